@@ -1,0 +1,31 @@
+/** A plugin handle: the binding of a session to a plugin, and (later) its PeerEndpoint. */
+import type { Plugin, PluginHandle } from './plugin.ts';
+import type { Session } from './session.ts';
+
+export class Handle implements PluginHandle {
+  readonly handleId: number;
+  readonly session: Session;
+  readonly plugin: Plugin;
+  readonly opaqueId: string | undefined;
+  readonly created = Date.now();
+  pluginState: unknown = undefined;
+  destroyed = false;
+  /** We sent an offer (plugin event with jsep offer) and wait for the client's answer. */
+  awaitingAnswer = false;
+  /** The client sent an offer we have not answered yet. */
+  remoteOfferPending = false;
+  /** Trickled candidates received so far (the media core consumes them). */
+  readonly remoteCandidates: Array<Record<string, unknown>> = [];
+  trickleCompleted = false;
+
+  constructor(id: number, session: Session, plugin: Plugin, opaqueId: string | undefined) {
+    this.handleId = id;
+    this.session = session;
+    this.plugin = plugin;
+    this.opaqueId = opaqueId;
+  }
+
+  get sessionId(): number {
+    return this.session.id;
+  }
+}
