@@ -1,13 +1,11 @@
 /**
  * JSEP checks the core does before a plugin sees a message (JANUS-REFERENCE 1.1: bad type -> 464,
- * bad SDP -> 465). The full SDP parser belongs to the media core; here an SDP must at least be a
- * well-formed session description (RFC 8866 section 5: `v=0` first, every line `<letter>=<value>`).
+ * bad SDP -> 465, using the media core's SDP parser).
  */
 import { Errors } from './errors.ts';
 import { validate } from './validate.ts';
 import type { Jsep } from './plugin.ts';
-
-const MAX_SDP_BYTES = 64 * 1024;
+import { parseSdp, SdpError } from './webrtc/sdp.ts';
 
 export function checkJsep(jsep: Record<string, unknown>): Jsep {
   validate(jsep, [
@@ -24,20 +22,11 @@ export function checkJsep(jsep: Record<string, unknown>): Jsep {
 
 /** Why an SDP is not well formed, or undefined when it is. */
 export function sdpProblem(sdp: string): string | undefined {
-  if (sdp.length === 0) return 'empty';
-  if (sdp.length > MAX_SDP_BYTES) return 'too large';
-  const lines = sdp.split(/\r?\n/);
-  if (lines[0] !== 'v=0') return 'must start with v=0';
-  let media = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i];
-    if (l === '') {
-      if (i === lines.length - 1) continue;
-      return `empty line ${i + 1}`;
-    }
-    if (l.length < 2 || l[1] !== '=' || l[0] < 'a' || l[0] > 'z') return `malformed line ${i + 1}`;
-    if (l[0] === 'm') media++;
+  try {
+    parseSdp(sdp);
+    return undefined;
+  } catch (err) {
+    if (err instanceof SdpError) return err.message;
+    throw err;
   }
-  if (media === 0) return 'no media line';
-  return undefined;
 }
