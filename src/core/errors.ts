@@ -35,6 +35,8 @@ export type JanusCodeValue = (typeof JanusCode)[keyof typeof JanusCode];
 
 export class JanusError extends Error {
   readonly code: number;
+  /** The session the error concerns, when the reply should name it. */
+  sessionId: number | undefined;
   constructor(code: number, reason: string) {
     super(reason);
     this.name = 'JanusError';

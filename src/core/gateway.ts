@@ -3,6 +3,7 @@
  * Transports hand it parsed JSON; it answers with the reply to send and pushes asynchronous events
  * to the connection that owns each session. Request semantics follow JANUS-REFERENCE 1.1, 1.2 and 4.
  */
+import { randomBytes } from 'node:crypto';
 import type { PortunusConfig } from '../config/types.ts';
 import { Errors, JanusError, JanusCode } from './errors.ts';
 import { Session } from './session.ts';
@@ -125,8 +126,9 @@ export class Gateway implements GatewayForTransports {
     }
   }
 
+  /** Without a transaction (GET /janus/info) one is made up, as Janus does. */
   serverInfo(transaction?: string): JanusMessage {
-    return buildServerInfo(this, transaction);
+    return buildServerInfo(this, transaction ?? randomBytes(6).toString('base64url'));
   }
 
   sessionExists(sessionId: number): boolean {
@@ -182,8 +184,13 @@ export class Gateway implements GatewayForTransports {
       throw withTransaction(err, transaction);
     }
     // A session/handle id that is not a positive integer counts as absent (keepalive with a string id: 457).
-    const sid = path?.sessionId ?? (isId(body.session_id) ? (body.session_id as number) : 0);
-    const hid = path?.handleId ?? (isId(body.handle_id) ? (body.handle_id as number) : 0);
+    const bodySid = isId(body.session_id) ? (body.session_id as number) : 0;
+    const bodyHid = isId(body.handle_id) ? (body.handle_id as number) : 0;
+    // Ids in both the HTTP path and the body must agree (Janus: "Conflicting ... ID (payload and path)").
+    if (path?.sessionId !== undefined && bodySid !== 0 && bodySid !== path.sessionId) throw withTransaction(Errors.invalidPath(verb), transaction);
+    if (path?.handleId !== undefined && bodyHid !== 0 && bodyHid !== path.handleId) throw withTransaction(Errors.invalidPath(verb), transaction);
+    const sid = path?.sessionId ?? bodySid;
+    const hid = path?.handleId ?? bodyHid;
     return { transaction, verb, sessionId: sid, handleId: hid, body };
   }
 
@@ -223,7 +230,8 @@ export class Gateway implements GatewayForTransports {
     if (body.id !== undefined && body.id !== null) {
       id = body.id as number;
       if (id >= 2 ** 53) throw Errors.invalidElementType('id', 'a positive integer below 2^53');
-      if (this.sessions.has(id)) throw Errors.sessionConflict(id);
+      // Janus names the requested id in this error.
+      if (this.sessions.has(id)) throw Object.assign(Errors.sessionConflict(id), { sessionId: id });
     } else {
       id = freshId(this.sessions);
     }
@@ -312,10 +320,10 @@ export class Gateway implements GatewayForTransports {
         return this.#trickle(session, handle, transaction, body);
       case 'hangup':
         this.hangupHandle(handle, 'Janus API');
-        return { janus: 'success', session_id: session.id, sender: handle.handleId, transaction };
+        return { janus: 'success', session_id: session.id, transaction };
       case 'detach':
         this.detachHandle(handle);
-        return { janus: 'success', session_id: session.id, sender: handle.handleId, transaction };
+        return { janus: 'success', session_id: session.id, transaction };
     }
     throw Errors.unknownRequest(verb);
   }
@@ -555,6 +563,7 @@ class TransactionError extends JanusError {
   constructor(e: JanusError, transaction: string) {
     super(e.code, e.message);
     this.transaction = transaction;
+    this.sessionId = e.sessionId;
   }
 }
 
@@ -571,7 +580,8 @@ function toJanusError(err: unknown, log: Logger): JanusError {
 export function errorReply(e: JanusError, transaction: string | undefined, sessionId: number | undefined): JanusMessage {
   const tx = e instanceof TransactionError ? e.transaction : transaction;
   const reply: JanusMessage = { janus: 'error' };
-  if (sessionId !== undefined) reply.session_id = sessionId;
+  const sid = e.sessionId ?? sessionId;
+  if (sid !== undefined) reply.session_id = sid;
   if (tx !== undefined) reply.transaction = tx;
   reply.error = { code: e.code, reason: e.reason };
   return reply;

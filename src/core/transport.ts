@@ -26,7 +26,7 @@ export interface TransportConnection {
   sessionOver(sessionId: number, reason: SessionOverReason): void;
 }
 
-/** Ids taken from an HTTP path (/janus/<session>/<handle>); they override ids in the body. */
+/** Ids taken from an HTTP path (/janus/<session>/<handle>); ids in the body must match them (457). */
 export interface RequestPath {
   sessionId?: number;
   handleId?: number;
@@ -48,5 +48,5 @@ export interface GatewayForTransports {
   /** A connection closed: destroy its sessions, or keep them for reclaim_session_timeout. */
   transportGone(conn: TransportConnection): void;
   /** Record a request for metrics: verb and the error code (0 for success). */
-  readonly metrics: { observeTransportError(transport: string, code: number): void };
+  readonly metrics: { observeTransportError(transport: string, code: number): void; render(): string };
 }
