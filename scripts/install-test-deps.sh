@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests use. Installs only what is missing; needs root (CI and dev machines are).
 set -euo pipefail
-pkgs=(janus curl)
+pkgs=(janus janus-tools curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
