@@ -15,9 +15,10 @@ import { isPlainObject, validate } from './validate.ts';
 import { checkJsep } from './jsep.ts';
 import { buildServerInfo } from './server-info.ts';
 import { AdminApi } from './admin.ts';
+import { MediaCore } from './media-core.ts';
 import type { Logger } from './log.ts';
 import type { GatewayForTransports, JanusMessage, RequestPath, TransportConnection } from './transport.ts';
-import type { GatewayFacade, Jsep, Plugin, PluginHandle, PluginEventOptions, MediaPacket } from './plugin.ts';
+import type { GatewayFacade, Jsep, Plugin, PluginHandle, PluginEventOptions } from './plugin.ts';
 
 /** Verbs answered only at the root path. */
 const ROOT_VERBS = new Set(['info', 'ping', 'create']);
@@ -45,6 +46,7 @@ export class Gateway implements GatewayForTransports {
   readonly #handleIds = new Set<number>();
   readonly #admin: AdminApi;
   readonly #facade: GatewayFacade;
+  readonly media: MediaCore;
   #watchdog: NodeJS.Timeout | undefined;
   /** Global session_timeout; the Admin API can change it at run time. */
   sessionTimeout: number;
@@ -58,11 +60,13 @@ export class Gateway implements GatewayForTransports {
     this.acceptNewSessions = config.general.accept_new_sessions !== false;
     this.#pendingPlugins = plugins;
     this.#admin = new AdminApi(this);
+    this.media = new MediaCore(config, this);
     this.#facade = this.#makeFacade();
   }
 
   /** Initialise the plugins (given ones, or every one found under src/plugins) and start the watchdog. */
   async start(): Promise<void> {
+    await this.media.start();
     let plugins = this.#pendingPlugins;
     if (plugins.length === 0) {
       const { loadPlugins } = await import('../plugins/registry.ts');
@@ -337,12 +341,10 @@ export class Gateway implements GatewayForTransports {
     let jsep: Jsep | undefined;
     if (body.jsep !== undefined && body.jsep !== null) {
       jsep = checkJsep(body.jsep as Record<string, unknown>);
-      if (jsep.type === 'answer') {
-        if (!handle.awaitingAnswer) throw Errors.unexpectedAnswer();
-        handle.awaitingAnswer = false;
-      } else {
-        handle.remoteOfferPending = true;
-      }
+      if (jsep.type === 'answer' && !handle.awaitingAnswer) throw Errors.unexpectedAnswer();
+      await this.media.applyClientJsep(handle, jsep);
+      if (jsep.type === 'answer') handle.awaitingAnswer = false;
+      else handle.remoteOfferPending = true;
     }
     let result;
     try {
@@ -386,17 +388,25 @@ export class Gateway implements GatewayForTransports {
   }
 
   #addCandidate(handle: Handle, c: Record<string, unknown>): void {
+    if (this.media.trickle(handle, c)) return;
+    // No SDP yet: hold it (bounded) until the media core exists, for candidates_timeout.
     if (c.completed === true) {
       handle.trickleCompleted = true;
       return;
     }
-    // Bounded: a client cannot grow this without limit (the media core consumes them).
-    if (handle.remoteCandidates.length < 256) handle.remoteCandidates.push(c);
+    if (handle.remoteCandidates.length < 256) {
+      handle.remoteCandidates.push(c);
+      handle.remoteCandidateTimes.push(now());
+    }
   }
 
   // ---- lifecycle --------------------------------------------------------------------------
 
+  /** Close the handle's PeerConnection (hangup verb, Admin hangup_webrtc, plugin closePc). */
   hangupHandle(handle: Handle, reason: string): void {
+    const hadMedia = handle.media !== undefined;
+    this.media.hangup(handle, reason);
+    if (hadMedia) this.pushCoreEvent(handle, 'hangup', { reason });
     try {
       handle.plugin.hangupMedia(handle);
     } catch (err) {
@@ -405,13 +415,14 @@ export class Gateway implements GatewayForTransports {
     handle.awaitingAnswer = false;
     handle.remoteOfferPending = false;
     handle.remoteCandidates.length = 0;
+    handle.remoteCandidateTimes.length = 0;
     handle.trickleCompleted = false;
-    void reason;
   }
 
   detachHandle(handle: Handle): void {
     if (handle.destroyed) return;
     handle.destroyed = true;
+    this.media.hangup(handle, 'Detach');
     try {
       handle.plugin.hangupMedia(handle);
     } catch (err) {
@@ -491,18 +502,41 @@ export class Gateway implements GatewayForTransports {
     if (options.transaction !== undefined) event.transaction = options.transaction;
     Object.assign(event, this.#opaque(handle));
     event.plugindata = { plugin: handle.plugin.package, data };
-    if (options.jsep) {
-      try {
-        const jsep = checkJsep(options.jsep as unknown as Record<string, unknown>);
-        if (jsep.type === 'offer') handle.awaitingAnswer = true;
-        else handle.remoteOfferPending = false;
-        event.jsep = { type: jsep.type, sdp: jsep.sdp };
-      } catch (err) {
-        return err instanceof JanusError ? err.code : JanusCode.JSEP_INVALID_SDP;
-      }
+    if (!options.jsep) {
+      this.#sendInOrder(handle, event, undefined);
+      return 0;
     }
-    this.#send(handle.session, event);
+    let jsep: Jsep;
+    try {
+      jsep = checkJsep(options.jsep as unknown as Record<string, unknown>);
+    } catch (err) {
+      return err instanceof JanusError ? err.code : JanusCode.JSEP_INVALID_SDP;
+    }
+    if (jsep.type === 'offer') handle.awaitingAnswer = true;
+    else handle.remoteOfferPending = false;
+    this.#sendInOrder(handle, event, jsep);
     return 0;
+  }
+
+  /**
+   * Events of a handle leave in the order the plugin pushed them; one carrying our SDP waits for
+   * the media core to gather candidates and write ICE/DTLS attributes into it.
+   */
+  #sendInOrder(handle: Handle, event: JanusMessage, jsep: Jsep | undefined): void {
+    handle.eventChain = handle.eventChain.then(async () => {
+      if (handle.destroyed) return;
+      if (jsep) {
+        try {
+          event.jsep = await this.media.preparePluginJsep(handle, jsep);
+        } catch (err) {
+          this.log.warn({ err, handle: handle.handleId }, 'could not prepare our SDP');
+          this.#send(handle.session, event);
+          this.hangupHandle(handle, err instanceof Error ? err.message : 'SDP error');
+          return;
+        }
+      }
+      this.#send(handle.session, event);
+    });
   }
 
   /** A core event for a handle (webrtcup, media, slowlink, hangup...), as the media core will emit. */
@@ -512,16 +546,14 @@ export class Gateway implements GatewayForTransports {
 
   #makeFacade(): GatewayFacade {
     const gw = this;
-    const noMedia = (_h: PluginHandle, _p?: MediaPacket | number | string | Buffer, _x?: unknown) => {
-      // No PeerEndpoint yet on this handle: like Janus with no PeerConnection, media is dropped.
-    };
+    const media = this.media;
     return {
       pushEvent: (h, data, options) => gw.pushPluginEvent(h, data, options),
-      relayRtp: noMedia,
-      relayRtcp: noMedia,
-      relayData: noMedia,
-      sendPli: noMedia,
-      sendRemb: noMedia,
+      relayRtp: (h, p) => media.relayRtp(h as Handle, p),
+      relayRtcp: (h, p) => media.relayRtcp(h as Handle, p),
+      relayData: (h, label, data) => media.relayData(h as Handle, label, data),
+      sendPli: (h) => media.sendPli(h as Handle),
+      sendRemb: (h, bitrate) => media.sendRemb(h as Handle, bitrate),
       closePc: (h) => gw.hangupHandle(h as Handle, 'Close PC'),
       endSession: (h) => setImmediate(() => gw.detachHandle(h as Handle)),
       notifyEvent: () => {

@@ -49,6 +49,8 @@ export class RecordingConnection implements TransportConnection {
 
 export function testConfig(mutate?: (c: PortunusConfig) => void): PortunusConfig {
   const { config } = loadConfig({ env: {} });
+  // Tests gather ICE candidates on loopback only.
+  config.nat.ice_enforce_list = 'lo';
   mutate?.(config);
   return config;
 }
@@ -90,4 +92,5 @@ export function errorCode(reply: JanusMessage): number | undefined {
   return (reply.error as { code?: number } | undefined)?.code;
 }
 
-export const VALID_SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\na=mid:0\r\n';
+/** A well-formed offer/answer with ICE credentials and a DTLS fingerprint (no real peer behind it). */
+export const VALID_SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\na=mid:0\r\na=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\na=setup:actpass\r\na=rtcp-mux\r\na=sendrecv\r\na=rtpmap:111 opus/48000/2\r\n';

@@ -1,0 +1,204 @@
+/**
+ * The bridge between the Janus API core and the media core: builds the endpoint settings from the
+ * configuration, gives each handle its HandleMedia when SDP first flows, applies client JSEPs and
+ * candidates, prepares plugin JSEPs, turns media state into Janus events (webrtcup, media, hangup,
+ * trickle) and carries packets between the PeerEndpoint and the plugin.
+ */
+import { RTCDtlsTransport, RTCCertificate } from 'werift';
+import { readFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import type { PortunusConfig } from '../config/types.ts';
+import { ConfigError, Errors, JanusError } from './errors.ts';
+import type { Handle } from './handle.ts';
+import type { Logger } from './log.ts';
+import type { Jsep, MediaPacket } from './plugin.ts';
+import { HandleMedia } from './webrtc/handle-media.ts';
+import { EndpointError, type EndpointSettings } from './webrtc/peer-endpoint.ts';
+import { parseNatMapping, parsePortRange, selectHostAddresses } from './webrtc/candidate-policy.ts';
+import { SdpError } from './webrtc/sdp.ts';
+import { writePli, writeRemb } from '../media/rtcp-build.ts';
+
+export interface MediaCoreHost {
+  pushCoreEvent(handle: Handle, janus: string, fields: Record<string, unknown>): void;
+  log: Logger;
+}
+
+/** Endpoint settings from the nat and media options; bad values stop start-up (ConfigError). */
+export function endpointSettingsFrom(config: PortunusConfig): EndpointSettings {
+  const nat = config.nat;
+  let publicIps: string[];
+  let portRange: [number, number] | undefined;
+  try {
+    publicIps = parseNatMapping(nat.nat_1_1_mapping);
+  } catch (err) {
+    throw new ConfigError((err as Error).message, { key: 'nat.nat_1_1_mapping' });
+  }
+  try {
+    portRange = parsePortRange(config.media.rtp_port_range);
+  } catch (err) {
+    throw new ConfigError((err as Error).message, { key: 'media.rtp_port_range' });
+  }
+  const settings: EndpointSettings = {
+    hostAddresses: selectHostAddresses(nat.ice_enforce_list, nat.ice_ignore_list, { ipv6: config.media.ipv6, ipv6LinkLocal: config.media.ipv6_linklocal }),
+    publicIps,
+    keepPrivateHost: nat.keep_private_host,
+    portRange,
+    iceLite: nat.ice_lite,
+    iceTcp: nat.ice_tcp,
+  };
+  // Only configured servers: never a built-in default STUN server (PITFALLS).
+  if (nat.stun_server) settings.stunServer = [nat.stun_server, nat.stun_port || 3478];
+  if (nat.turn_server) {
+    settings.turnServer = [nat.turn_server, nat.turn_port || 3478];
+    settings.turnUsername = nat.turn_user;
+    settings.turnPassword = nat.turn_pwd;
+  }
+  return settings;
+}
+
+const RTCP_SCRATCH = 64;
+
+export class MediaCore {
+  readonly #host: MediaCoreHost;
+  readonly #config: PortunusConfig;
+  readonly settings: EndpointSettings;
+  #certificate: RTCCertificate | undefined;
+  readonly #rtcpScratch = Buffer.alloc(RTCP_SCRATCH);
+
+  constructor(config: PortunusConfig, host: MediaCoreHost) {
+    this.#config = config;
+    this.#host = host;
+    this.settings = endpointSettingsFrom(config);
+  }
+
+  /** Load the configured DTLS certificate, or make one for this process (as Janus does). */
+  async start(): Promise<void> {
+    const c = this.#config.certificates;
+    if (c.cert_pem && c.cert_key) {
+      const keyPem = readFileSync(c.cert_key, 'utf8');
+      const certPem = readFileSync(c.cert_pem, 'utf8');
+      // TLS SignatureAlgorithm: ecdsa(3) or rsa(1); HashAlgorithm sha256(4) (RFC 5246 section 7.4.1.4.1).
+      const signature = createPrivateKey(keyPem).asymmetricKeyType === 'ec' ? 3 : 1;
+      this.#certificate = new RTCCertificate(keyPem, certPem, { hash: 4, signature });
+    } else {
+      this.#certificate = await RTCDtlsTransport.SetupCertificate();
+    }
+    if (this.settings.hostAddresses.length === 0) {
+      this.#host.log.warn('no local address passes ice_enforce_list/ice_ignore_list: PeerConnections will fail');
+    }
+  }
+
+  #mediaFor(handle: Handle): HandleMedia {
+    if (handle.media && !handle.media.closed) return handle.media;
+    if (!this.#certificate) throw Errors.webrtcState('media core not started');
+    const host = this.#host;
+    const media = new HandleMedia({
+      settings: this.settings,
+      certificate: this.#certificate,
+      fullTrickle: this.#config.nat.full_trickle,
+      noMediaTimer: this.#config.media.no_media_timer,
+      log: host.log,
+    }, {
+      webrtcUp: () => {
+        host.pushCoreEvent(handle, 'webrtcup', {});
+        this.#call(handle, () => handle.plugin.setupMedia(handle));
+      },
+      hangup: (reason) => {
+        if (handle.media === media) handle.media = undefined;
+        host.pushCoreEvent(handle, 'hangup', { reason });
+        this.#call(handle, () => handle.plugin.hangupMedia(handle));
+      },
+      media: (mid, type, receiving) => host.pushCoreEvent(handle, 'media', { mid, type, receiving }),
+      localCandidate: (candidate) => host.pushCoreEvent(handle, 'trickle', { candidate }),
+      rtp: (mid, video, buffer) => handle.plugin.incomingRtp?.(handle, { buffer, mid, video }),
+      rtcp: (mid, video, buffer) => handle.plugin.incomingRtcp?.(handle, { buffer, mid, video }),
+      data: (label, data, binary) => this.#call(handle, () => handle.plugin.incomingData?.(handle, label, data, binary)),
+      dataReady: () => this.#call(handle, () => handle.plugin.dataReady?.(handle)),
+    });
+    handle.media = media;
+    // Candidates trickled before any SDP, if not older than candidates_timeout.
+    const maxAge = this.#config.general.candidates_timeout * 1000;
+    const now = performance.now();
+    handle.remoteCandidates.forEach((c, i) => {
+      if (now - (handle.remoteCandidateTimes[i] ?? now) <= maxAge) media.addRemoteCandidate(c);
+    });
+    if (handle.trickleCompleted) media.addRemoteCandidate({ completed: true });
+    handle.remoteCandidates.length = 0;
+    handle.remoteCandidateTimes.length = 0;
+    return media;
+  }
+
+  #call(handle: Handle, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#host.log.warn({ err, plugin: handle.plugin.package }, 'plugin media callback threw');
+    }
+  }
+
+  /** A JSEP from the client (already type-checked): apply it to the handle's endpoint. */
+  async applyClientJsep(handle: Handle, jsep: Jsep): Promise<void> {
+    try {
+      await this.#mediaFor(handle).applyRemote(jsep.type, jsep.sdp);
+    } catch (err) {
+      throw toJsepError(err);
+    }
+  }
+
+  /** A JSEP from the plugin: returns it with our ICE/DTLS attributes and candidates. */
+  async preparePluginJsep(handle: Handle, jsep: Jsep): Promise<Jsep> {
+    const sdp = await this.#mediaFor(handle).prepareLocal(jsep.type, jsep.sdp);
+    return { type: jsep.type, sdp };
+  }
+
+  trickle(handle: Handle, candidate: Record<string, unknown>): boolean {
+    if (!handle.media) return false;
+    handle.media.addRemoteCandidate(candidate);
+    return true;
+  }
+
+  hangup(handle: Handle, reason: string): void {
+    const media = handle.media;
+    if (!media) return;
+    media.close(reason);
+    handle.media = undefined;
+  }
+
+  relayRtp(handle: Handle, packet: MediaPacket): void {
+    handle.media?.sendRtp(packet.mid, packet.video, packet.buffer);
+  }
+
+  relayRtcp(handle: Handle, packet: MediaPacket): void {
+    handle.media?.sendRtcp(packet.buffer);
+  }
+
+  relayData(handle: Handle, label: string, data: Buffer | string): void {
+    handle.media?.sendData(label, data);
+  }
+
+  /** RFC 4585 section 6.3.1 PLI towards the peer's video sender. */
+  sendPli(handle: Handle): void {
+    const media = handle.media;
+    if (!media) return;
+    const remote = media.remoteSsrcOf(true);
+    if (remote === 0) return;
+    const n = writePli(this.#rtcpScratch, 0, media.localSsrcOf(true) || 1, remote);
+    media.sendRtcp(Buffer.from(this.#rtcpScratch.subarray(0, n)));
+  }
+
+  /** REMB (draft-alvestrand-rmcat-remb) capping what the peer sends us. */
+  sendRemb(handle: Handle, bitrate: number): void {
+    const media = handle.media;
+    if (!media) return;
+    const ssrcs = [media.remoteSsrcOf(true), media.remoteSsrcOf(false)].filter((s) => s !== 0);
+    const n = writeRemb(this.#rtcpScratch, 0, media.localSsrcOf(true) || 1, bitrate, ssrcs);
+    media.sendRtcp(Buffer.from(this.#rtcpScratch.subarray(0, n)));
+  }
+}
+
+function toJsepError(err: unknown): JanusError {
+  if (err instanceof JanusError) return err;
+  if (err instanceof SdpError) return Errors.jsepInvalidSdp(err.message);
+  if (err instanceof EndpointError) return Errors.jsepInvalidSdp(err.message);
+  return Errors.jsepInvalidSdp(err instanceof Error ? err.message : String(err));
+}

@@ -1,0 +1,338 @@
+/**
+ * The media side of one handle: owns its PeerEndpoint, turns the plugin's SDP into the one we send
+ * (adding ICE, DTLS, BUNDLE and our SSRCs, as Janus' core does), applies the client's SDP and
+ * trickled candidates, routes RTP/RTCP/data between the endpoint and the plugin, and reports
+ * webrtcup / media / hangup. Knows no transport and no plugin internals.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RTCCertificate } from 'werift';
+import type { Logger } from '../log.ts';
+import { PeerEndpoint, EndpointError, type EndpointSettings } from './peer-endpoint.ts';
+import { parseSdp, writeSdp, transportOf, type SessionDescription, type MediaSection } from './sdp.ts';
+
+export interface HandleMediaEvents {
+  webrtcUp(): void;
+  hangup(reason: string): void;
+  media(mid: string, type: 'audio' | 'video', receiving: boolean): void;
+  /** A local candidate to trickle (full_trickle), or completion. */
+  localCandidate(c: { sdpMid: string; sdpMLineIndex: number; candidate: string } | { completed: true }): void;
+  rtp(mid: string, video: boolean, packet: Buffer): void;
+  rtcp(mid: string, video: boolean, packet: Buffer): void;
+  data(label: string, data: Buffer | string, binary: boolean): void;
+  dataReady(): void;
+}
+
+export interface HandleMediaOptions {
+  settings: EndpointSettings;
+  certificate: RTCCertificate;
+  fullTrickle: boolean;
+  /** Seconds without packets before `media receiving:false` (no_media_timer; 0 = off). */
+  noMediaTimer: number;
+  log: Logger;
+}
+
+interface MidInfo {
+  mid: string;
+  kind: string;
+  video: boolean;
+  /** SSRC we send with on this mid (rewritten into relayed packets). */
+  localSsrc: number;
+  /** Last SSRC seen from the peer on this mid. */
+  remoteSsrc: number;
+  receiving: boolean;
+  lastPacket: number;
+}
+
+const MID_EXT_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+
+export class HandleMedia {
+  readonly #opts: HandleMediaOptions;
+  readonly #events: HandleMediaEvents;
+  readonly endpoint: PeerEndpoint;
+  #local: SessionDescription | undefined;
+  #remote: SessionDescription | undefined;
+  readonly #mids = new Map<string, MidInfo>();
+  /** Payload type -> mid, from the negotiated descriptions (for packets without a mid extension). */
+  readonly #ptToMid = new Map<number, string>();
+  readonly #ssrcToMid = new Map<number, string>();
+  #midExtId = 0;
+  #pendingCandidates: string[] = [];
+  #remoteCompleted = false;
+  #connectStarted = false;
+  #mediaTimer: NodeJS.Timeout | undefined;
+  #cname = randomBytes(8).toString('hex');
+  closed = false;
+
+  constructor(opts: HandleMediaOptions, events: HandleMediaEvents) {
+    this.#opts = opts;
+    this.#events = events;
+    this.endpoint = new PeerEndpoint(opts.settings, opts.certificate, {
+      localCandidate: () => {},
+      connected: () => this.#onConnected(),
+      closed: (reason) => this.#onClosed(reason),
+      rtp: (p) => this.#onRtp(p),
+      rtcp: (p) => this.#onRtcp(p),
+      data: (l, d, b) => events.data(l, d, b),
+      dataReady: () => events.dataReady(),
+    }, opts.log);
+  }
+
+  get remoteDescription(): SessionDescription | undefined {
+    return this.#remote;
+  }
+
+  get localDescription(): SessionDescription | undefined {
+    return this.#local;
+  }
+
+  /** The client's offer or answer. Throws SdpError/EndpointError on bad input. */
+  async applyRemote(type: 'offer' | 'answer', sdp: string): Promise<SessionDescription> {
+    const desc = parseSdp(sdp);
+    const first = desc.media[0];
+    const t = transportOf(desc, first);
+    if (!t.ufrag || !t.pwd) throw new EndpointError('SDP has no ICE credentials');
+    if (!t.fingerprint) throw new EndpointError('SDP has no DTLS fingerprint');
+    await this.endpoint.gather();
+    const app = desc.media.find((m) => m.kind === 'application' && m.port !== 0);
+    this.endpoint.setRemote({
+      ufrag: t.ufrag, pwd: t.pwd, fingerprints: [t.fingerprint], setup: t.setup, iceLite: desc.iceLite,
+      sctpPort: app?.sctpPort, maxMessageSize: app?.maxMessageSize,
+    }, type === 'offer', app !== undefined);
+    this.#remote = desc;
+    this.#learnRemote(desc);
+    for (const m of desc.media) for (const c of m.candidates) void this.endpoint.addRemoteCandidate(c);
+    for (const c of this.#pendingCandidates) void this.endpoint.addRemoteCandidate(c);
+    this.#pendingCandidates = [];
+    if (desc.media.some((m) => m.endOfCandidates) || this.#remoteCompleted) void this.endpoint.remoteGatheringComplete();
+    if (type === 'answer') this.#startConnect();
+    return desc;
+  }
+
+  /** The plugin's offer or answer: returns the SDP to send, with our transport attributes. */
+  async prepareLocal(type: 'offer' | 'answer', pluginSdp: string): Promise<string> {
+    const desc = parseSdp(pluginSdp);
+    const candidates = await this.endpoint.gather();
+    const ice = this.endpoint.localIceParameters;
+    const fp = this.endpoint.localFingerprint;
+    const setup = this.endpoint.localSetup(type);
+    const bundle: string[] = [];
+    desc.media.forEach((m, i) => {
+      if (m.mid === undefined) m.mid = String(i);
+      m.iceUfrag = ice.ufrag;
+      m.icePwd = ice.pwd;
+      m.iceOptions = 'trickle';
+      m.fingerprint = fp;
+      m.setup = setup;
+      m.connection = 'IN IP4 127.0.0.1';
+      m.candidates = [];
+      m.endOfCandidates = false;
+      if (m.port === 0) return;
+      m.port = 9;
+      bundle.push(m.mid);
+      if (m.kind === 'audio' || m.kind === 'video') {
+        m.rtcpMux = true;
+        this.#declareLocalSsrc(m);
+      }
+    });
+    desc.iceUfrag = undefined;
+    desc.icePwd = undefined;
+    desc.fingerprint = undefined;
+    desc.setup = undefined;
+    desc.groups = bundle.length ? [{ semantics: 'BUNDLE', mids: bundle }] : [];
+    desc.msidSemantic = ' WMS *';
+    if (!this.#opts.fullTrickle) {
+      // Half-trickle as Janus does by default: all our candidates in the SDP, on the first m-line.
+      const firstActive = desc.media.find((m) => m.port !== 0);
+      if (firstActive) {
+        firstActive.candidates = candidates;
+        firstActive.endOfCandidates = true;
+      }
+    }
+    desc.origin = `- ${Date.now()} ${this.#local ? 2 : 1} IN IP4 127.0.0.1`;
+    this.#local = desc;
+    this.#learnLocal(desc);
+    if (this.#opts.fullTrickle) {
+      setImmediate(() => {
+        const mid = bundle[0] ?? '0';
+        for (const c of candidates) this.#events.localCandidate({ sdpMid: mid, sdpMLineIndex: 0, candidate: `candidate:${c}` });
+        this.#events.localCandidate({ completed: true });
+      });
+    }
+    if (type === 'answer') this.#startConnect();
+    return writeSdp(desc);
+  }
+
+  addRemoteCandidate(c: Record<string, unknown>): void {
+    if (c.completed === true) {
+      this.#remoteCompleted = true;
+      if (this.#remote) void this.endpoint.remoteGatheringComplete();
+      return;
+    }
+    const text = typeof c.candidate === 'string' ? c.candidate : '';
+    if (text === '') return;
+    if (!this.#remote) {
+      if (this.#pendingCandidates.length < 64) this.#pendingCandidates.push(text);
+      return;
+    }
+    void this.endpoint.addRemoteCandidate(text);
+  }
+
+  #startConnect(): void {
+    if (this.#connectStarted) return;
+    this.#connectStarted = true;
+    void this.endpoint.connect();
+  }
+
+  #declareLocalSsrc(m: MediaSection): void {
+    const mid = m.mid!;
+    let info = this.#mids.get(mid);
+    if (!info) {
+      info = { mid, kind: m.kind, video: m.kind === 'video', localSsrc: randomBytes(4).readUInt32BE(0) || 1, remoteSsrc: 0, receiving: false, lastPacket: 0 };
+      this.#mids.set(mid, info);
+    }
+    m.ssrcs = [];
+    m.ssrcGroups = [];
+    if (m.direction === 'sendrecv' || m.direction === 'sendonly') {
+      m.msid = `portunus ${m.kind}${mid}`;
+      m.ssrcs.push({ ssrc: info.localSsrc, attribute: 'cname', value: this.#cname });
+      m.ssrcs.push({ ssrc: info.localSsrc, attribute: 'msid', value: m.msid });
+    } else {
+      m.msid = undefined;
+    }
+  }
+
+  #learnLocal(desc: SessionDescription): void {
+    for (const m of desc.media) {
+      const ext = m.extmaps.find((e) => e.uri === MID_EXT_URI);
+      if (ext) this.#midExtId = ext.id;
+      for (const c of m.codecs) if (m.mid !== undefined) this.#ptToMid.set(c.payloadType, m.mid);
+    }
+  }
+
+  #learnRemote(desc: SessionDescription): void {
+    desc.media.forEach((m, i) => {
+      const mid = m.mid ?? String(i);
+      if (m.kind !== 'audio' && m.kind !== 'video') return;
+      if (!this.#mids.has(mid)) {
+        this.#mids.set(mid, { mid, kind: m.kind, video: m.kind === 'video', localSsrc: randomBytes(4).readUInt32BE(0) || 1, remoteSsrc: 0, receiving: false, lastPacket: 0 });
+      }
+      for (const s of m.ssrcs) this.#ssrcToMid.set(s.ssrc, mid);
+      for (const c of m.codecs) if (!this.#ptToMid.has(c.payloadType)) this.#ptToMid.set(c.payloadType, mid);
+      const ext = m.extmaps.find((e) => e.uri === MID_EXT_URI);
+      if (ext && !this.#midExtId) this.#midExtId = ext.id;
+    });
+  }
+
+  /** Which mid an incoming RTP packet belongs to: SSRC seen before, mid extension, then payload type. */
+  #midOf(packet: Buffer): MidInfo | undefined {
+    const ssrc = packet.readUInt32BE(8);
+    let mid = this.#ssrcToMid.get(ssrc);
+    if (mid === undefined) {
+      mid = this.#midFromExtension(packet) ?? this.#ptToMid.get(packet[1] & 0x7f);
+      if (mid === undefined) return undefined;
+      if (this.#ssrcToMid.size < 64) this.#ssrcToMid.set(ssrc, mid);
+    }
+    return this.#mids.get(mid);
+  }
+
+  /** Reads the RFC 8843 mid header extension (one-byte form, RFC 8285 section 4.2). */
+  #midFromExtension(packet: Buffer): string | undefined {
+    if (!this.#midExtId || (packet[0] & 0x10) === 0) return undefined;
+    const cc = packet[0] & 0x0f;
+    let off = 12 + cc * 4;
+    if (packet.length < off + 4) return undefined;
+    const profile = packet.readUInt16BE(off);
+    const words = packet.readUInt16BE(off + 2);
+    off += 4;
+    const end = off + words * 4;
+    if (end > packet.length || profile !== 0xbede) return undefined;
+    while (off < end) {
+      const b = packet[off];
+      if (b === 0) { off++; continue; }
+      const id = b >> 4;
+      const len = (b & 0x0f) + 1;
+      if (id === 15) return undefined;
+      if (id === this.#midExtId) return off + 1 + len <= end ? packet.toString('latin1', off + 1, off + 1 + len) : undefined;
+      off += 1 + len;
+    }
+    return undefined;
+  }
+
+  #onRtp(packet: Buffer): void {
+    if (packet.length < 12) return;
+    const info = this.#midOf(packet);
+    if (!info) return;
+    info.remoteSsrc = packet.readUInt32BE(8);
+    info.lastPacket = performance.now();
+    if (!info.receiving) {
+      info.receiving = true;
+      this.#events.media(info.mid, info.video ? 'video' : 'audio', true);
+    }
+    this.#events.rtp(info.mid, info.video, packet);
+  }
+
+  #onRtcp(packet: Buffer): void {
+    // Route by the sender SSRC of the first report when known; otherwise to the first video mid.
+    const ssrc = packet.length >= 8 ? packet.readUInt32BE(4) : 0;
+    const media = [...this.#mids.values()];
+    const info = media.find((m) => m.remoteSsrc === ssrc) ?? media.find((m) => m.video) ?? media[0];
+    this.#events.rtcp(info?.mid ?? '0', info?.video ?? false, packet);
+  }
+
+  /** Send an RTP packet from the plugin on a mid: the SSRC is rewritten to ours for that mid. */
+  sendRtp(mid: string | undefined, video: boolean, packet: Buffer): void {
+    const info = (mid !== undefined ? this.#mids.get(mid) : undefined) ?? [...this.#mids.values()].find((m) => m.video === video);
+    if (!info || packet.length < 12) return;
+    packet.writeUInt32BE(info.localSsrc, 8);
+    this.endpoint.sendRtp(packet);
+  }
+
+  sendRtcp(packet: Buffer): void {
+    this.endpoint.sendRtcp(packet);
+  }
+
+  /** The remote SSRC of the first mid of a kind (for PLI/REMB we originate). */
+  remoteSsrcOf(video: boolean): number {
+    return [...this.#mids.values()].find((m) => m.video === video && m.remoteSsrc !== 0)?.remoteSsrc ?? 0;
+  }
+
+  localSsrcOf(video: boolean): number {
+    return [...this.#mids.values()].find((m) => m.video === video)?.localSsrc ?? 0;
+  }
+
+  sendData(label: string, data: Buffer | string): void {
+    this.endpoint.sendData(label, data);
+  }
+
+  #onConnected(): void {
+    this.#events.webrtcUp();
+    const timer = this.#opts.noMediaTimer;
+    if (timer > 0) {
+      this.#mediaTimer = setInterval(() => {
+        const now = performance.now();
+        for (const m of this.#mids.values()) {
+          if (m.receiving && now - m.lastPacket > timer * 1000) {
+            m.receiving = false;
+            this.#events.media(m.mid, m.video ? 'video' : 'audio', false);
+          }
+        }
+      }, 250);
+      this.#mediaTimer.unref();
+    }
+  }
+
+  #onClosed(reason: string): void {
+    if (this.#mediaTimer) clearInterval(this.#mediaTimer);
+    if (this.closed) return;
+    this.closed = true;
+    this.#events.hangup(reason);
+  }
+
+  /** Closed by the core (hangup, detach): the core reports it, so no hangup event from here. */
+  close(reason: string): void {
+    if (this.#mediaTimer) clearInterval(this.#mediaTimer);
+    if (this.closed) return;
+    this.closed = true;
+    this.endpoint.close(reason);
+  }
+}

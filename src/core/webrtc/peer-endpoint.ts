@@ -1,0 +1,379 @@
+/**
+ * One PeerEndpoint per handle: a single bundled transport (RFC 8843) with rtcp-mux. werift does ICE,
+ * DTLS and SCTP; SRTP and the RTP path are behind the SrtpContext interface so our own lean SRTP
+ * (with the RFC 3711 s3.3.2 replay window) runs there. The endpoint knows nothing of plugins or of
+ * the Janus API: the core drives it with remote descriptions and candidates, and it reports state
+ * and packets through PeerEndpointEvents.
+ */
+import {
+  RTCIceGatherer, RTCIceTransport, RTCDtlsTransport, RTCSctpTransport, RTCDataChannel, RTCDataChannelParameters,
+  RTCIceParameters, RTCDtlsParameters, RTCDtlsFingerprint, IceCandidate, candidateToIce, type RTCCertificate,
+} from 'werift';
+import type { Logger } from '../log.ts';
+import { mapCandidate, type AddressChoice } from './candidate-policy.ts';
+import { createSrtpContext, SRTP_PROFILES, type SrtpContext } from './srtp-context.ts';
+import type { Fingerprint } from './sdp.ts';
+
+export interface EndpointSettings {
+  hostAddresses: AddressChoice[];
+  publicIps: string[];
+  keepPrivateHost: boolean;
+  portRange: [number, number] | undefined;
+  iceLite: boolean;
+  iceTcp: boolean;
+  stunServer?: [string, number];
+  turnServer?: [string, number];
+  turnUsername?: string;
+  turnPassword?: string;
+}
+
+export interface PeerEndpointEvents {
+  /** A local candidate line (after "candidate:"), or undefined when gathering completed. */
+  localCandidate(candidate: string | undefined): void;
+  /** ICE and DTLS are up: media can flow (Janus `webrtcup`). */
+  connected(): void;
+  /** The transport failed or closed (Janus `hangup` with a reason). */
+  closed(reason: string): void;
+  /** A decrypted RTP packet. The buffer is only valid during the call. */
+  rtp(packet: Buffer): void;
+  /** A decrypted RTCP compound packet. */
+  rtcp(packet: Buffer): void;
+  /** A data-channel message. */
+  data(label: string, data: Buffer | string, binary: boolean): void;
+  /** The SCTP association is up and a channel can be written. */
+  dataReady(): void;
+}
+
+export interface RemoteTransport {
+  ufrag: string;
+  pwd: string;
+  fingerprints: Fingerprint[];
+  /** a=setup of the remote side. */
+  setup: string | undefined;
+  iceLite: boolean;
+  /** SCTP port of the remote, when it negotiated an application m-line. */
+  sctpPort?: number;
+  maxMessageSize?: number;
+}
+
+export type EndpointState = 'new' | 'gathering' | 'gathered' | 'connecting' | 'connected' | 'closed';
+
+export class EndpointError extends Error {}
+
+export class PeerEndpoint {
+  readonly #settings: EndpointSettings;
+  readonly #certificate: RTCCertificate;
+  readonly #events: PeerEndpointEvents;
+  readonly #log: Logger;
+  #gatherer: RTCIceGatherer | undefined;
+  #ice: RTCIceTransport | undefined;
+  #dtls: RTCDtlsTransport | undefined;
+  #sctp: RTCSctpTransport | undefined;
+  #srtp: SrtpContext | undefined;
+  #remote: RemoteTransport | undefined;
+  #dtlsRole: 'client' | 'server' = 'client';
+  #wantsData = false;
+  #state: EndpointState = 'new';
+  /** DTLS records that arrived before the DTLS transport was started (PITFALLS: werift drops them). */
+  #earlyDtls: Buffer[] = [];
+  readonly #channels = new Map<string, RTCDataChannel>();
+  readonly stats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0 };
+
+  constructor(settings: EndpointSettings, certificate: RTCCertificate, events: PeerEndpointEvents, log: Logger) {
+    this.#settings = settings;
+    this.#certificate = certificate;
+    this.#events = events;
+    this.#log = log;
+  }
+
+  get state(): EndpointState {
+    return this.#state;
+  }
+
+  get localFingerprint(): Fingerprint {
+    const fp = this.#certificate.getFingerprints().find((f) => f.algorithm === 'sha-256') ?? this.#certificate.getFingerprints()[0];
+    return { algorithm: fp.algorithm, value: fp.value.toUpperCase() };
+  }
+
+  get localIceParameters(): { ufrag: string; pwd: string } {
+    const p = this.#requireGatherer().localParameters;
+    return { ufrag: p.usernameFragment, pwd: p.password };
+  }
+
+  get srtpStats(): SrtpContext['stats'] | undefined {
+    return this.#srtp?.stats;
+  }
+
+  /** Gather local candidates (once). Throws EndpointError when none can be had (port range used up...). */
+  async gather(): Promise<string[]> {
+    if (this.#state === 'closed') throw new EndpointError('endpoint closed');
+    if (!this.#gatherer) {
+      const s = this.#settings;
+      if (s.hostAddresses.length === 0) throw new EndpointError('no local address allowed by ice_enforce_list/ice_ignore_list');
+      const v4 = s.hostAddresses.filter((a) => a.family === 4);
+      const v6 = s.hostAddresses.filter((a) => a.family === 6);
+      this.#state = 'gathering';
+      this.#gatherer = new RTCIceGatherer({
+        // Host addresses come only from our policy: werift's own discovery is switched off.
+        useIpv4: false,
+        useIpv6: false,
+        additionalHostAddresses: s.hostAddresses.map((a) => a.address),
+        interfaceAddresses: {
+          ...(v4.length === 1 ? { udp4: v4[0].address } : {}),
+          ...(v6.length === 1 ? { udp6: v6[0].address } : {}),
+        },
+        portRange: s.portRange,
+        iceLite: s.iceLite,
+        useTcp: s.iceTcp,
+        ...(s.stunServer ? { stunServer: s.stunServer } : {}),
+        ...(s.turnServer ? { turnServer: s.turnServer, turnUsername: s.turnUsername, turnPassword: s.turnPassword } : {}),
+      });
+      this.#ice = new RTCIceTransport(this.#gatherer);
+      this.#ice.onStateChange.subscribe((st) => this.#onIceState(st));
+      this.#gatherer.connection.onData.subscribe((buf: Buffer) => this.#onPacket(buf));
+      await this.#gatherer.gather();
+      if ((this.#state as EndpointState) === 'closed') throw new EndpointError('endpoint closed');
+      this.#state = 'gathered';
+    }
+    const candidates = this.localCandidates();
+    if (candidates.length === 0) {
+      throw new EndpointError(this.#settings.portRange ? `no free port in rtp_port_range ${this.#settings.portRange.join('-')}` : 'no ICE candidate could be gathered');
+    }
+    return candidates;
+  }
+
+  /** Local candidates (the part after "candidate:"), with nat_1_1_mapping applied. */
+  localCandidates(): string[] {
+    const out: string[] = [];
+    for (const c of this.#gatherer?.localCandidates ?? []) {
+      const sdp = candidateToIce(c).toSdp();
+      const line = sdp.startsWith('candidate:') ? sdp.slice('candidate:'.length) : sdp;
+      out.push(...mapCandidate(line, this.#settings.publicIps, this.#settings.keepPrivateHost));
+    }
+    return out;
+  }
+
+  /**
+   * Apply the remote transport parameters from an offer or answer. A new ufrag/pwd is an ICE restart.
+   * `remoteIsOfferer` decides the DTLS role: we answer an actpass offer as active (DTLS client).
+   */
+  setRemote(remote: RemoteTransport, remoteIsOfferer: boolean, wantsData: boolean): void {
+    if (this.#state === 'closed') throw new EndpointError('endpoint closed');
+    const ice = this.#requireIce();
+    const prev = this.#remote;
+    this.#remote = remote;
+    this.#wantsData = this.#wantsData || wantsData;
+    if (!this.#dtls) {
+      if (remote.setup === 'active') this.#dtlsRole = 'server';
+      else if (remote.setup === 'passive') this.#dtlsRole = 'client';
+      else this.#dtlsRole = remoteIsOfferer ? 'client' : 'server';
+    }
+    const connection = ice.connection;
+    if (this.#settings.iceLite) connection.iceControlling = false;
+    else if (remote.iceLite) connection.iceControlling = true;
+    else connection.iceControlling = !remoteIsOfferer;
+    const restart = prev !== undefined && (prev.ufrag !== remote.ufrag || prev.pwd !== remote.pwd);
+    ice.setRemoteParams(new RTCIceParameters({ usernameFragment: remote.ufrag, password: remote.pwd, iceLite: remote.iceLite }));
+    if (restart) this.#log.debug('ICE restart requested by the remote');
+  }
+
+  /** Our DTLS a=setup for the description we are about to send. */
+  localSetup(type: 'offer' | 'answer'): string {
+    if (type === 'offer') return 'actpass';
+    return this.#dtlsRole === 'client' ? 'active' : 'passive';
+  }
+
+  /** Add a remote candidate line ("candidate:..." or the part after it). */
+  async addRemoteCandidate(candidate: string): Promise<void> {
+    if (this.#state === 'closed' || !this.#ice) return;
+    const text = candidate.startsWith('candidate:') ? candidate : `candidate:${candidate}`;
+    const c = IceCandidate.fromJSON({ candidate: text, sdpMid: '0', sdpMLineIndex: 0 });
+    if (!c) return;
+    // Loopback and private candidates only matter when we gather on them; werift ignores the rest.
+    try {
+      await this.#ice.addRemoteCandidate(c);
+    } catch (err) {
+      this.#log.debug({ err }, 'remote candidate refused');
+    }
+  }
+
+  async remoteGatheringComplete(): Promise<void> {
+    try {
+      await this.#ice?.addRemoteCandidate(undefined);
+    } catch {
+      // Ending candidates twice is harmless.
+    }
+  }
+
+  /** Start ICE and then DTLS (once both descriptions are known). Resolves when connected. */
+  async connect(): Promise<void> {
+    if (this.#state === 'connecting' || this.#state === 'connected') return;
+    if (this.#state === 'closed') throw new EndpointError('endpoint closed');
+    const ice = this.#requireIce();
+    const remote = this.#remote;
+    if (!remote) throw new EndpointError('no remote description');
+    this.#state = 'connecting';
+    try {
+      await ice.start();
+      if (this.#state !== 'connecting') return;
+      const dtls = new RTCDtlsTransport({}, ice, this.#certificate, [...SRTP_PROFILES]);
+      // We run SRTP ourselves: keep werift's session from being started.
+      (dtls as unknown as { startSrtp: () => void }).startSrtp = () => {};
+      dtls.role = this.#dtlsRole;
+      dtls.setRemoteParams(new RTCDtlsParameters(remote.fingerprints.map((f) => new RTCDtlsFingerprint(f.algorithm, f.value)), this.#dtlsRole === 'client' ? 'server' : 'client'));
+      this.#dtls = dtls;
+      const started = dtls.start();
+      this.#replayEarlyDtls(dtls);
+      await started;
+      if (this.#state !== 'connecting') return;
+      this.#srtp = createSrtpContext(dtls);
+      this.#state = 'connected';
+      this.#events.connected();
+      if (this.#wantsData) await this.#startSctp(dtls, remote);
+    } catch (err) {
+      const reason = err instanceof Error && /fingerprint/i.test(err.message) ? 'DTLS fingerprint mismatch' : this.#state === 'connecting' && !this.#dtls ? 'ICE failed' : 'DTLS alert';
+      this.#log.debug({ err }, 'transport set-up failed');
+      this.close(reason);
+    }
+  }
+
+  #replayEarlyDtls(dtls: RTCDtlsTransport): void {
+    const early = this.#earlyDtls;
+    this.#earlyDtls = [];
+    const socket = dtls.dtls as unknown as { transport?: { onData?: (b: Buffer) => void } } | undefined;
+    for (const b of early) socket?.transport?.onData?.(b);
+  }
+
+  async #startSctp(dtls: RTCDtlsTransport, remote: RemoteTransport): Promise<void> {
+    const sctp = new RTCSctpTransport(5000);
+    sctp.setDtlsTransport(dtls);
+    sctp.setRemoteMaxMessageSize(remote.maxMessageSize);
+    sctp.onDataChannel.subscribe((channel) => this.#adoptChannel(channel));
+    this.#sctp = sctp;
+    try {
+      await sctp.start(remote.sctpPort ?? 5000);
+    } catch (err) {
+      this.#log.debug({ err }, 'SCTP start failed');
+    }
+  }
+
+  #adoptChannel(channel: RTCDataChannel): void {
+    this.#channels.set(channel.label, channel);
+    channel.onMessage.subscribe((msg) => {
+      const binary = typeof msg !== 'string';
+      this.#events.data(channel.label, msg, binary);
+    });
+    const ready = () => this.#events.dataReady();
+    if (channel.readyState === 'open') ready();
+    else channel.stateChange.subscribe((st) => { if (st === 'open') ready(); });
+  }
+
+  /** Send on the data channel with this label, opening it from our side if the peer has none. */
+  sendData(label: string, data: Buffer | string): boolean {
+    const sctp = this.#sctp;
+    if (!sctp) return false;
+    let channel = this.#channels.get(label) ?? [...this.#channels.values()][0];
+    if (!channel || (label !== '' && channel.label !== label && !this.#channels.has(label))) {
+      if (label === '' && channel) {
+        // An unnamed send goes on the first channel.
+      } else {
+        channel = new RTCDataChannel(sctp, new RTCDataChannelParameters({ label, ordered: true }));
+        sctp.dataChannelOpen(channel);
+        this.#adoptChannel(channel);
+      }
+    }
+    try {
+      channel.send(data);
+      return true;
+    } catch (err) {
+      this.#log.debug({ err }, 'data channel send failed');
+      return false;
+    }
+  }
+
+  /** Encrypt and send one RTP packet (the buffer is not kept). */
+  sendRtp(packet: Buffer): void {
+    const srtp = this.#srtp;
+    const ice = this.#ice;
+    if (!srtp || !ice || this.#state !== 'connected') return;
+    const enc = srtp.protectRtp(packet);
+    if (!enc) return;
+    this.stats.rtpOut++;
+    this.stats.bytesOut += enc.length;
+    void ice.connection.send(enc).catch(() => {});
+  }
+
+  sendRtcp(packet: Buffer): void {
+    const srtp = this.#srtp;
+    const ice = this.#ice;
+    if (!srtp || !ice || this.#state !== 'connected') return;
+    const enc = srtp.protectRtcp(packet);
+    if (!enc) return;
+    this.stats.rtcpOut++;
+    void ice.connection.send(enc).catch(() => {});
+  }
+
+  #onPacket(buf: Buffer): void {
+    if (buf.length === 0) return;
+    const first = buf[0];
+    // RFC 7983 demultiplexing: 20-63 DTLS, 128-191 RTP/RTCP.
+    if (first >= 20 && first <= 63) {
+      if (!this.#dtls && this.#earlyDtls.length < 16) this.#earlyDtls.push(Buffer.from(buf));
+      return;
+    }
+    if (first < 128 || first > 191) return;
+    const srtp = this.#srtp;
+    if (!srtp) return;
+    this.stats.bytesIn += buf.length;
+    // RTCP payload types 192-223 (RFC 5761 section 4).
+    const pt = buf.length > 1 ? buf[1] : 0;
+    if (pt >= 192 && pt <= 223) {
+      const dec = srtp.unprotectRtcp(buf);
+      if (!dec) { this.stats.dropped++; return; }
+      this.stats.rtcpIn++;
+      this.#safe(() => this.#events.rtcp(dec));
+    } else {
+      const dec = srtp.unprotectRtp(buf);
+      if (!dec) { this.stats.dropped++; return; }
+      this.stats.rtpIn++;
+      this.#safe(() => this.#events.rtp(dec));
+    }
+  }
+
+  #safe(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#log.warn({ err }, 'media handler threw');
+    }
+  }
+
+  #onIceState(state: string): void {
+    if (state === 'failed' && this.#state !== 'closed') this.close('ICE failed');
+  }
+
+  close(reason: string): void {
+    if (this.#state === 'closed') return;
+    const wasUp = this.#state;
+    this.#state = 'closed';
+    for (const ch of this.#channels.values()) {
+      try { ch.close(); } catch { /* closing anyway */ }
+    }
+    this.#channels.clear();
+    void this.#sctp?.stop().catch(() => {});
+    void this.#dtls?.stop().catch(() => {});
+    void this.#ice?.stop().catch(() => {});
+    this.#srtp = undefined;
+    if (wasUp !== 'new') this.#events.closed(reason);
+  }
+
+  #requireGatherer(): RTCIceGatherer {
+    if (!this.#gatherer) throw new EndpointError('gather() first');
+    return this.#gatherer;
+  }
+
+  #requireIce(): RTCIceTransport {
+    if (!this.#ice) throw new EndpointError('gather() first');
+    return this.#ice;
+  }
+}
