@@ -24,6 +24,7 @@
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { rtpHeaderLength, readU32, writeU32 } from '../../media/rtp.ts';
 import { AesCm } from './srtp-aes-cm.ts';
+import { HmacSha1, NATIVE_THRESHOLD } from './srtp-hmac.ts';
 import { deriveSrtpKeys } from './srtp-kdf.ts';
 import { ReplayCheck, ReplayWindow, estimateRoc } from './srtp-replay.ts';
 
@@ -33,6 +34,9 @@ export const SrtpProfile = {
   AEAD_AES_128_GCM: 0x0007,
 } as const;
 export type SrtpProfileId = (typeof SrtpProfile)[keyof typeof SrtpProfile];
+
+/** Shared, so no options object is allocated per packet. */
+const GCM_OPTIONS = { authTagLength: 16 } as const;
 
 /** Negative results of protect/unprotect. */
 export const SrtpError = {
@@ -110,6 +114,8 @@ export class SrtpContext {
   private readonly rtcpSalt: Buffer;
   private readonly rtpAuth: KeyObject | null;
   private readonly rtcpAuth: KeyObject | null;
+  private readonly rtpMac: HmacSha1 | null;
+  private readonly rtcpMac: HmacSha1 | null;
   private readonly rtpCm: AesCm | null;
   private readonly rtcpCm: AesCm | null;
   /** Reused per packet: createCipheriv copies the IV, so one buffer serves every packet. */
@@ -145,11 +151,15 @@ export class SrtpContext {
     if (this.gcm) {
       this.rtpAuth = null;
       this.rtcpAuth = null;
+      this.rtpMac = null;
+      this.rtcpMac = null;
       this.rtpCm = null;
       this.rtcpCm = null;
     } else {
       this.rtpAuth = createSecretKey(k.rtpAuthKey);
       this.rtcpAuth = createSecretKey(k.rtcpAuthKey);
+      this.rtpMac = new HmacSha1(k.rtpAuthKey);
+      this.rtcpMac = new HmacSha1(k.rtcpAuthKey);
       this.rtpCm = new AesCm(k.rtpKey);
       this.rtcpCm = new AesCm(k.rtcpKey);
     }
@@ -186,7 +196,7 @@ export class SrtpContext {
 
     if (this.gcm) {
       this.gcmIvRtp(ssrc, v, seq);
-      const c = createCipheriv('aes-128-gcm', this.rtpKey, this.iv12, { authTagLength: 16 });
+      const c = createCipheriv('aes-128-gcm', this.rtpKey, this.iv12, GCM_OPTIONS);
       c.setAAD(buf.subarray(off, off + hl));
       const ct = c.update(buf.subarray(off + hl, off + len));
       c.final();
@@ -195,7 +205,7 @@ export class SrtpContext {
     } else {
       this.cmIv(this.rtpSalt, ssrc, v, seq);
       this.rtpCm!.xor(buf, off + hl, len - hl, this.iv);
-      this.hmacInto(this.rtpAuth!, buf, off, len, v, buf, off + len, this.rtpTagLength);
+      this.hmac(this.rtpAuth!, this.rtpMac!, buf, off, len, v).copy(buf, off + len, 0, this.rtpTagLength);
     }
     this.stats.rtpProtected++;
     return len + this.rtpTagLength;
@@ -230,7 +240,7 @@ export class SrtpContext {
 
     if (this.gcm) {
       this.gcmIvRtp(ssrc, v, seq);
-      const d = createDecipheriv('aes-128-gcm', this.rtpKey, this.iv12, { authTagLength: 16 });
+      const d = createDecipheriv('aes-128-gcm', this.rtpKey, this.iv12, GCM_OPTIONS);
       d.setAAD(buf.subarray(off, off + hl));
       d.setAuthTag(buf.subarray(off + rtpLen, off + len));
       const pt = d.update(buf.subarray(off + hl, off + rtpLen));
@@ -242,7 +252,7 @@ export class SrtpContext {
       }
       pt.copy(buf, off + hl);
     } else {
-      if (!this.hmacCheck(this.rtpAuth!, buf, off, rtpLen, v, tl)) {
+      if (!tagEqual(this.hmac(this.rtpAuth!, this.rtpMac!, buf, off, rtpLen, v), buf, off + rtpLen, tl)) {
         this.stats.authFailed++;
         return SrtpError.AUTH_FAILED;
       }
@@ -289,7 +299,7 @@ export class SrtpContext {
       this.gcmIvRtcp(ssrc, index);
       buf.copy(this.aad, 0, off, off + 8);
       writeU32(this.aad, 8, eIndex);
-      const c = createCipheriv('aes-128-gcm', this.rtcpKey, this.iv12, { authTagLength: 16 });
+      const c = createCipheriv('aes-128-gcm', this.rtcpKey, this.iv12, GCM_OPTIONS);
       c.setAAD(this.aad);
       const ct = c.update(buf.subarray(off + 8, off + len));
       c.final();
@@ -300,7 +310,7 @@ export class SrtpContext {
       this.cmIv(this.rtcpSalt, ssrc, 0, 0, index);
       this.rtcpCm!.xor(buf, off + 8, len - 8, this.iv);
       writeU32(buf, off + len, eIndex);
-      this.hmacInto(this.rtcpAuth!, buf, off, len + 4, -1, buf, off + len + 4, tl);
+      this.hmac(this.rtcpAuth!, this.rtcpMac!, buf, off, len + 4, -1).copy(buf, off + len + 4, 0, tl);
     }
     this.stats.rtcpProtected++;
     return len + 4 + tl;
@@ -335,7 +345,7 @@ export class SrtpContext {
 
     if (this.gcm) {
       this.gcmIvRtcp(ssrc, index);
-      const d = createDecipheriv('aes-128-gcm', this.rtcpKey, this.iv12, { authTagLength: 16 });
+      const d = createDecipheriv('aes-128-gcm', this.rtcpKey, this.iv12, GCM_OPTIONS);
       if (encrypted) {
         buf.copy(this.aad, 0, off, off + 8);
         writeU32(this.aad, 8, eIndex);
@@ -355,7 +365,7 @@ export class SrtpContext {
       if (pt !== null) pt.copy(buf, off + 8);
     } else {
       // s3.4: the tag covers header, encrypted portion and E|index
-      if (!this.hmacCheck(this.rtcpAuth!, buf, off, tagOff - off, -1, tl)) {
+      if (!tagEqual(this.hmac(this.rtcpAuth!, this.rtcpMac!, buf, off, tagOff - off, -1), buf, tagOff, tl)) {
         this.stats.authFailed++;
         return SrtpError.AUTH_FAILED;
       }
@@ -442,8 +452,10 @@ export class SrtpContext {
   /**
    * HMAC-SHA1 (s4.2.1) over `buf[off, off+len)` followed, for SRTP, by the 32-bit ROC (s4.2: the
    * authenticated portion is header || payload || ROC); `roc` -1 means SRTCP (nothing appended).
+   * Small packets use the allocation-free JS HMAC, large ones node:crypto (faster there).
    */
-  private hmac(key: KeyObject, buf: Buffer, off: number, len: number, roc: number): Buffer {
+  private hmac(key: KeyObject, mac: HmacSha1, buf: Buffer, off: number, len: number, roc: number): Buffer {
+    if (len <= NATIVE_THRESHOLD) return mac.compute(buf, off, len, roc);
     const h = createHmac('sha1', key);
     h.update(buf.subarray(off, off + len));
     if (roc >= 0) {
@@ -452,24 +464,46 @@ export class SrtpContext {
     }
     return h.digest();
   }
-
-  private hmacInto(key: KeyObject, buf: Buffer, off: number, len: number, roc: number, out: Buffer, outOff: number, n: number): void {
-    this.hmac(key, buf, off, len, roc).copy(out, outOff, 0, n);
-  }
-
-  /** Compare the tag following `buf[off, off+len)` with the expected one, in constant time. */
-  private hmacCheck(key: KeyObject, buf: Buffer, off: number, len: number, roc: number, n: number): boolean {
-    return tagEqual(this.hmac(key, buf, off, len, roc), buf, off + len, n);
-  }
 }
 
 /**
  * Both directions of one DTLS-SRTP association: `tx` protects what we send, `rx` unprotects what
- * we receive.
+ * we receive. The hot path uses tx/rx in place; the Buffer-returning methods below copy (one
+ * allocation per packet) for callers that do not own a buffer with room, and match the PeerEndpoint
+ * boundary of srtp-context.ts (null when a packet is refused; `stats` are the receive side's).
  */
 export class SrtpSession {
   readonly tx: SrtpContext;
   readonly rx: SrtpContext;
+
+  get stats(): SrtpStats {
+    return this.rx.stats;
+  }
+
+  /** Protected copy of an RTP packet, or null (malformed, SSRC limit). */
+  protectRtp(packet: Buffer): Buffer | null {
+    const b = Buffer.allocUnsafe(packet.length + this.tx.rtpTagLength);
+    packet.copy(b);
+    const n = this.tx.protectRtp(b, 0, packet.length);
+    return n < 0 ? null : b.subarray(0, n);
+  }
+  /** Decrypted copy of an SRTP packet, or null (malformed, replayed, failed authentication). */
+  unprotectRtp(packet: Buffer): Buffer | null {
+    const b = Buffer.from(packet);
+    const n = this.rx.unprotectRtp(b, 0, b.length);
+    return n < 0 ? null : b.subarray(0, n);
+  }
+  protectRtcp(packet: Buffer): Buffer | null {
+    const b = Buffer.allocUnsafe(packet.length + 4 + this.tx.rtcpTagLength);
+    packet.copy(b);
+    const n = this.tx.protectRtcp(b, 0, packet.length);
+    return n < 0 ? null : b.subarray(0, n);
+  }
+  unprotectRtcp(packet: Buffer): Buffer | null {
+    const b = Buffer.from(packet);
+    const n = this.rx.unprotectRtcp(b, 0, b.length);
+    return n < 0 ? null : b.subarray(0, n);
+  }
 
   constructor(
     profile: SrtpProfileId,
