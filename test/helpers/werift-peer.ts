@@ -7,6 +7,17 @@ import { RTCPeerConnection, RTCRtpCodecParameters, MediaStreamTrack, RtpPacket, 
 export const OPUS = new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111 });
 export const VP8 = new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: 96, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'goog-remb' }] });
 
+/**
+ * werift's ICE agent falls back to Google's STUN server when it has none (PITFALLS); clear it on
+ * every transport before gathering starts, so nothing but loopback is contacted.
+ */
+export function noStun(pc: RTCPeerConnection): void {
+  for (const t of pc.iceTransports) {
+    const conn = t.connection as unknown as { stunServer?: unknown };
+    conn.stunServer = undefined;
+  }
+}
+
 export function loopbackPeer(): RTCPeerConnection {
   const pc = new RTCPeerConnection({
     iceServers: [],
@@ -30,9 +41,21 @@ export async function offerWith(pc: RTCPeerConnection, kinds: Array<'audio' | 'v
     tracks.push(track);
   }
   const channel = data ? pc.createDataChannel('echo') : undefined;
-  await pc.setLocalDescription(await pc.createOffer());
+  const offer = await pc.createOffer();
+  noStun(pc);
+  await pc.setLocalDescription(offer);
   await waitGathered(pc);
   return { sdp: pc.localDescription!.sdp, tracks, channel };
+}
+
+/** Answer a remote offer, gathering on loopback only. */
+export async function answerTo(pc: RTCPeerConnection, offer: { type: 'offer'; sdp: string }): Promise<string> {
+  await pc.setRemoteDescription(offer);
+  const answer = await pc.createAnswer();
+  noStun(pc);
+  await pc.setLocalDescription(answer);
+  await waitGathered(pc);
+  return pc.localDescription!.sdp;
 }
 
 export function waitGathered(pc: RTCPeerConnection, timeoutMs = 5000): Promise<void> {

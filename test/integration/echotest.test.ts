@@ -47,6 +47,10 @@ test('audio, video and data are echoed back; hangup gives done', async () => {
   const s = await echoSession({ audio: true, video: true }, ['audio', 'video'], true);
   assert.match(s.answer, /a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 \d+ typ host/);
   assert.match(s.answer, /a=setup:active/);
+  // No STUN/TURN server is contacted unless configured (werift would default to a public one).
+  const handle = server.gateway.sessions.get(s.sid)!.handles.get(s.hid)!;
+  assert.deepEqual(handle.media!.endpoint.externalServers, []);
+  assert.equal((s.pc.iceTransports[0].connection as unknown as { stunServer?: unknown }).stunServer, undefined);
   assert.match(s.answer, /a=rtpmap:111 opus\/48000\/2/);
   assert.match(s.answer, /a=rtpmap:96 VP8\/90000/);
   const [audio, video] = s.tracks;

@@ -20,9 +20,9 @@ function splitList(list: string): string[] {
   return list.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** An entry matches an interface by exact name, or an address by prefix ("192.168.", "10.0.0.1"). */
+/** An entry matches an interface name or an address by prefix, as Janus does ("vmnet" ignores vmnet8; "192.168."). */
 function matches(entry: string, iface: string, address: string): boolean {
-  return entry === iface || address.startsWith(entry);
+  return iface.startsWith(entry) || address.startsWith(entry);
 }
 
 /**

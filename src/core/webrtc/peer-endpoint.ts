@@ -100,6 +100,12 @@ export class PeerEndpoint {
     return { ufrag: p.usernameFragment, pwd: p.password };
   }
 
+  /** The STUN/TURN servers the ICE agent would contact ("host:port"); empty unless configured. */
+  get externalServers(): string[] {
+    const c = this.#gatherer?.connection as { stunServer?: [string, number]; turnServer?: [string, number] } | undefined;
+    return [c?.stunServer, c?.turnServer].filter((a): a is [string, number] => Array.isArray(a)).map(([h, p]) => `${h}:${p}`);
+  }
+
   get srtpStats(): SrtpContext['stats'] | undefined {
     return this.#srtp?.stats;
   }
@@ -128,6 +134,9 @@ export class PeerEndpoint {
         ...(s.stunServer ? { stunServer: s.stunServer } : {}),
         ...(s.turnServer ? { turnServer: s.turnServer, turnUsername: s.turnUsername, turnPassword: s.turnPassword } : {}),
       });
+      // werift's ICE agent falls back to Google's STUN server when given none (PITFALLS): only
+      // configured servers may be contacted, so clear it.
+      if (!s.stunServer) (this.#gatherer.connection as { stunServer?: unknown }).stunServer = undefined;
       this.#ice = new RTCIceTransport(this.#gatherer);
       this.#ice.onStateChange.subscribe((st) => this.#onIceState(st));
       this.#gatherer.connection.onData.subscribe((buf: Buffer) => this.#onPacket(buf));
@@ -222,7 +231,12 @@ export class PeerEndpoint {
       dtls.role = this.#dtlsRole;
       dtls.setRemoteParams(new RTCDtlsParameters(remote.fingerprints.map((f) => new RTCDtlsFingerprint(f.algorithm, f.value)), this.#dtlsRole === 'client' ? 'server' : 'client'));
       this.#dtls = dtls;
+      // A peer that leaves sends a DTLS close_notify (RFC 6347 / RFC 5246 section 7.2.1).
+      dtls.onStateChange.subscribe((st) => {
+        if ((st === 'closed' || st === 'failed') && this.#state === 'connected') this.close('DTLS alert');
+      });
       const started = dtls.start();
+      ignoreDuplicateHelloVerify(dtls);
       this.#replayEarlyDtls(dtls);
       await started;
       if (this.#state !== 'connecting') return;
@@ -327,16 +341,17 @@ export class PeerEndpoint {
     this.stats.bytesIn += buf.length;
     // RTCP payload types 192-223 (RFC 5761 section 4).
     const pt = buf.length > 1 ? buf[1] : 0;
+    // The datagram buffer is ours alone: decrypt in place, no copy.
     if (pt >= 192 && pt <= 223) {
-      const dec = srtp.unprotectRtcp(buf);
-      if (!dec) { this.stats.dropped++; return; }
+      const n = srtp.rx.unprotectRtcp(buf, 0, buf.length);
+      if (n < 0) { this.stats.dropped++; return; }
       this.stats.rtcpIn++;
-      this.#safe(() => this.#events.rtcp(dec));
+      this.#safe(() => this.#events.rtcp(buf.subarray(0, n)));
     } else {
-      const dec = srtp.unprotectRtp(buf);
-      if (!dec) { this.stats.dropped++; return; }
+      const n = srtp.rx.unprotectRtp(buf, 0, buf.length);
+      if (n < 0) { this.stats.dropped++; return; }
       this.stats.rtpIn++;
-      this.#safe(() => this.#events.rtp(dec));
+      this.#safe(() => this.#events.rtp(buf.subarray(0, n)));
     }
   }
 
@@ -376,4 +391,22 @@ export class PeerEndpoint {
     if (!this.#ice) throw new EndpointError('gather() first');
     return this.#ice;
   }
+}
+
+/**
+ * werift's DTLS client answers a HelloVerifyRequest by sending flight 3 and throws if a second one
+ * arrives (the peer answering our retransmitted ClientHello, common under load), failing the
+ * handshake. RFC 6347 section 4.2.4 has the client simply ignore such duplicates: do that.
+ */
+function ignoreDuplicateHelloVerify(dtls: RTCDtlsTransport): void {
+  type Handshake = { msg_type: number };
+  const socket = dtls.dtls as unknown as { dtls?: { flight: number }; onHandleHandshakes?: (h: Handshake[]) => Promise<void> } | undefined;
+  if (!socket?.onHandleHandshakes || dtls.role !== 'client') return;
+  const handle = socket.onHandleHandshakes;
+  const HELLO_VERIFY_REQUEST = 3;
+  socket.onHandleHandshakes = async (assembled: Handshake[]) => {
+    const flight = socket.dtls?.flight ?? 0;
+    const kept = flight >= 3 ? assembled.filter((h) => h.msg_type !== HELLO_VERIFY_REQUEST) : assembled;
+    if (kept.length > 0) await handle(kept);
+  };
 }

@@ -110,7 +110,7 @@ export class EchoTestPlugin implements Plugin {
   handleMessage(handle: PluginHandle, transaction: string, body: Record<string, unknown>, jsep: Jsep | undefined): PluginResult {
     // Everything is answered asynchronously, as Janus' EchoTest does.
     setImmediate(() => void this.#process(handle, transaction, body, jsep));
-    return { kind: 'ack' };
+    return { kind: 'ack', hint: 'Processing the request' };
   }
 
   async #process(handle: PluginHandle, transaction: string, body: Record<string, unknown>, jsep: Jsep | undefined): Promise<void> {

@@ -8,7 +8,8 @@
  */
 import type { GatewayFacade, Plugin, PluginHandle, PluginResult } from '../../core/plugin.ts';
 
-const OFFER_SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 127.0.0.1\r\na=mid:0\r\n';
+/** A data-channel-only offer, as a plugin writes it: the core adds ICE, DTLS and candidates. */
+const OFFER_SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 127.0.0.1\r\na=mid:0\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n';
 
 interface TestState {
   messages: number;
