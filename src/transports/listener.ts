@@ -4,7 +4,8 @@
  * ephemeral port (the bound one is reported).
  */
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+import { isIP, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from '../core/log.ts';
@@ -42,11 +43,31 @@ export function createApp(spec: ListenerSpec, logger: Logger): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     // Long polls are held open for up to long_poll_timeout: do not let close() wait for them.
     forceCloseConnections: true,
+    clientErrorHandler,
     bodyLimit: spec.bodyLimit,
     https: spec.tls ? tlsOptions(spec.tls, spec.name) : undefined,
   };
   // fastify's typings split HTTP and HTTPS instances; the routes we register do not care which.
   return Fastify(options) as unknown as FastifyInstance;
+}
+
+/**
+ * A request Node cannot parse (bad request line, header overflow, timeout): answer and close, as
+ * fastify's default handler does, but say "Connection: close". Without it a keep-alive client takes
+ * the answer as a complete response, puts the connection back in its pool and loses its next request
+ * on the socket destroyed here ("socket hang up").
+ */
+function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Client Timeout']
+    : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Exceeded maximum allowed HTTP header size']
+    : [400, 'Client Error'];
+  const body = JSON.stringify({ error: STATUS_CODES[status], message, statusCode: status });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 function tlsOptions(tls: TlsFiles, name: string) {
