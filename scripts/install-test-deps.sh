@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the tests use. Installs only what is missing; needs root (CI and dev machines are).
 set -euo pipefail
-pkgs=(janus janus-tools curl)
+# chromium: the browser of the e2e tests (test/helpers/browser.ts drives /usr/bin/chromium with playwright-core);
+# fonts-dejavu-core: readable text in its headless screenshots.
+pkgs=(janus janus-tools curl chromium fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
