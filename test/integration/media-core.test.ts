@@ -10,7 +10,7 @@ import { startServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
 import { JanusWsClient } from '../helpers/janus-client.ts';
-import { loopbackPeer, offerWith, waitConnected, answerTo } from '../helpers/werift-peer.ts';
+import { loopbackPeer, offerWith, waitConnected, answerTo, noStun, waitGathered, rtpPacket } from '../helpers/werift-peer.ts';
 import { VALID_SDP } from '../helpers/core.ts';
 import type { PortunusConfig } from '../../src/config/types.ts';
 
@@ -205,5 +205,41 @@ test('a PeerConnection that goes silent is hung up when ICE consent expires (RFC
     await client.waitFor((m) => m.janus === 'event' && m.plugindata?.data?.result === 'done');
     assert.ok(server.gateway.sessions.get(sid)?.handles.has(hid));
     assert.equal(server.gateway.sessions.get(sid)?.handles.get(hid)?.media, undefined);
+  });
+});
+
+test('ICE restart: new credentials both ways, media keeps flowing over the same DTLS session', async () => {
+  await withServer(() => {}, async (client, server) => {
+    const { sid, hid } = await echoHandle(client);
+    const pc = loopbackPeer();
+    const o = await offerWith(pc, ['audio'], false);
+    const ev = await offer(client, sid, hid, o.sdp);
+    await pc.setRemoteDescription(ev.jsep);
+    await waitConnected(pc);
+    await client.waitFor((m) => m.janus === 'webrtcup');
+    const ufrag1 = /a=ice-ufrag:(\S+)/.exec(ev.jsep.sdp)![1];
+    pc.restartIce();
+    const restartOffer = await pc.createOffer();
+    noStun(pc);
+    await pc.setLocalDescription(restartOffer);
+    await waitGathered(pc);
+    const clientUfrag2 = /a=ice-ufrag:(\S+)/.exec(pc.localDescription!.sdp)![1];
+    assert.notEqual(clientUfrag2, /a=ice-ufrag:(\S+)/.exec(o.sdp)![1]);
+    const ev2 = await offer(client, sid, hid, pc.localDescription!.sdp);
+    const ufrag2 = /a=ice-ufrag:(\S+)/.exec(ev2.jsep.sdp)![1];
+    assert.notEqual(ufrag2, ufrag1, 'the server renews its credentials');
+    await pc.setRemoteDescription(ev2.jsep);
+    // Echo still works after the restart.
+    const received: number[] = [];
+    pc.getTransceivers()[0].receiver.tracks[0].onReceiveRtp.subscribe((p) => received.push(p.header.sequenceNumber));
+    const track = o.tracks[0];
+    for (let i = 0; i < 40 && received.length === 0; i++) {
+      track.writeRtp(rtpPacket(111, 5000 + i, 960 * i, 1111, 'opus'));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(received.length > 0, 'no echo after ICE restart');
+    assert.equal(client.messages.filter((m) => m.janus === 'hangup').length, 0);
+    assert.ok(server.gateway.sessions.get(sid)?.handles.get(hid)?.media);
+    await pc.close();
   });
 });

@@ -178,6 +178,10 @@ export class HandleMedia {
   }
 
   #startConnect(): void {
+    if (this.endpoint.restartPending && this.#connectStarted) {
+      void this.endpoint.completeRestart();
+      return;
+    }
     if (this.#connectStarted) return;
     this.#connectStarted = true;
     void this.endpoint.connect();

@@ -73,6 +73,7 @@ export class PeerEndpoint {
   #remote: RemoteTransport | undefined;
   #dtlsRole: 'client' | 'server' = 'client';
   #wantsData = false;
+  #restartPending = false;
   #state: EndpointState = 'new';
   /** DTLS records that arrived before the DTLS transport was started (PITFALLS: werift drops them). */
   #earlyDtls: Buffer[] = [];
@@ -110,9 +111,13 @@ export class PeerEndpoint {
     return this.#srtp?.stats;
   }
 
-  /** Gather local candidates (once). Throws EndpointError when none can be had (port range used up...). */
+  /** Gather local candidates (once, and again after an ICE restart). Throws EndpointError when none can be had. */
   async gather(): Promise<string[]> {
     if (this.#state === 'closed') throw new EndpointError('endpoint closed');
+    if (this.#gatherer && this.#gatherer.gatheringState === 'new') {
+      // After an ICE restart: new credentials, the same sockets re-advertised (RFC 8445 section 9).
+      await this.#gatherer.gather();
+    }
     if (!this.#gatherer) {
       const s = this.#settings;
       if (s.hostAddresses.length === 0) throw new EndpointError('no local address allowed by ice_enforce_list/ice_ignore_list');
@@ -182,8 +187,29 @@ export class PeerEndpoint {
     else if (remote.iceLite) connection.iceControlling = true;
     else connection.iceControlling = !remoteIsOfferer;
     const restart = prev !== undefined && (prev.ufrag !== remote.ufrag || prev.pwd !== remote.pwd);
+    // New remote credentials are an ICE restart (RFC 8445 section 9): werift renews ours too.
     ice.setRemoteParams(new RTCIceParameters({ usernameFragment: remote.ufrag, password: remote.pwd, iceLite: remote.iceLite }));
-    if (restart) this.#log.debug('ICE restart requested by the remote');
+    if (restart) {
+      this.#log.debug('ICE restart requested by the remote');
+      this.#restartPending = true;
+    }
+  }
+
+  /** An ICE restart is waiting for both descriptions before connectivity checks start again. */
+  get restartPending(): boolean {
+    return this.#restartPending;
+  }
+
+  /** Run connectivity checks again after a restart; DTLS and SRTP carry on over the new pair. */
+  async completeRestart(): Promise<void> {
+    if (!this.#restartPending || this.#state === 'closed') return;
+    this.#restartPending = false;
+    try {
+      await this.#requireIce().start();
+    } catch (err) {
+      this.#log.debug({ err }, 'ICE restart failed');
+      this.close('ICE failed');
+    }
   }
 
   /** Our DTLS a=setup for the description we are about to send. */
