@@ -96,36 +96,29 @@ export class Gateway implements GatewayForTransports {
 
   // ---- transport entry points -------------------------------------------------------------
 
-  async handleRequest(conn: TransportConnection, body: unknown, path?: RequestPath): Promise<JanusMessage> {
-    let verb = 'unknown';
-    let transaction: string | undefined;
-    try {
-      const env = this.#envelope(conn, body, path);
-      verb = env.verb;
-      transaction = env.transaction;
-      const reply = await this.#dispatch(conn, env);
-      this.metrics.observeRequest('janus', verb, 0);
-      return reply;
-    } catch (err) {
-      const e = toJanusError(err, this.log);
-      this.metrics.observeRequest('janus', verb, e.code);
-      return errorReply(e, transaction, sessionIdOf(body, path));
-    }
+  handleRequest(conn: TransportConnection, body: unknown, path?: RequestPath): Promise<JanusMessage> {
+    return this.#answer('janus', conn, body, path, (env) => this.#dispatch(conn, env));
   }
 
-  async handleAdminRequest(conn: TransportConnection, body: unknown, path?: RequestPath): Promise<JanusMessage> {
+  handleAdminRequest(conn: TransportConnection, body: unknown, path?: RequestPath): Promise<JanusMessage> {
+    return this.#answer('admin', conn, body, path, (env) => this.#admin.handle(env));
+  }
+
+  /** Parse the envelope, run the request, and turn any failure into the Janus error reply; counts both. */
+  async #answer(api: 'janus' | 'admin', conn: TransportConnection, body: unknown, path: RequestPath | undefined,
+    run: (env: ParsedEnvelope) => Promise<JanusMessage> | JanusMessage): Promise<JanusMessage> {
     let verb = 'unknown';
     let transaction: string | undefined;
     try {
       const env = this.#envelope(conn, body, path);
       verb = env.verb;
       transaction = env.transaction;
-      const reply = await this.#admin.handle(env);
-      this.metrics.observeRequest('admin', verb, 0);
+      const reply = await run(env);
+      this.metrics.observeRequest(api, verb, 0);
       return reply;
     } catch (err) {
       const e = toJanusError(err, this.log);
-      this.metrics.observeRequest('admin', verb, e.code);
+      this.metrics.observeRequest(api, verb, e.code);
       return errorReply(e, transaction, sessionIdOf(body, path));
     }
   }

@@ -20,6 +20,7 @@ import { TestPlugin } from '../../src/plugins/portunus-test/index.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { parseJson, splitJsonValues } from '../../src/transports/json.ts';
 import { TEST_PLUGIN, transportConfig } from '../helpers/transport.ts';
+import { prng, type Rng } from '../helpers/prng.ts';
 
 // ---- seed and random helpers ------------------------------------------------------------------
 
@@ -33,18 +34,7 @@ function seedFromEnv(): number {
   return n;
 }
 
-type Rng = () => number;
 
-function prng(seed: number): Rng {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One independent stream per test, so a test replays the same whatever ran before it. */
 function rngFor(label: string): Rng {

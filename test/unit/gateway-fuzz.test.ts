@@ -6,17 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreClient, RecordingConnection, startGateway } from '../helpers/core.ts';
+import { prng } from '../helpers/prng.ts';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VERBS = ['create', 'attach', 'message', 'trickle', 'hangup', 'detach', 'destroy', 'keepalive', 'info', 'ping', 'claim',
   'list_sessions', 'list_handles', 'handle_info', 'add_token', 'message_plugin', 'set_log_level', 'accept_new_sessions', 'x'];

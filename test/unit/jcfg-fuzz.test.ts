@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { parseJcfgWithLines } from '../../src/config/jcfg.ts';
 import { ConfigError } from '../../src/core/errors.ts';
+import { prng } from '../helpers/prng.ts';
 
 const CASES_PER_KIND = 2000;
 /** A single parse taking longer than this counts as a failure (the parser is linear). */
@@ -26,22 +27,12 @@ interface FuzzInput {
 
 type FuzzReport = { ok: true; cases: number; parsed: number } | { ok: false; index: number; problem: string; input: string };
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIALS = ['{', '}', '(', ')', '[', ']', '"', '=', ':', ';', ',', '#', '/', '*', '\\', '@', '\n', ' ', '\t', '.', 'e', 'x', 'L', '-', '+', '0', '9', 'a', '_', '\r', '\u0000', 'é', '\ufeff'];
 const TOKENS = ['a', 'b_c', 'room-1', '=', ':', ';', ',', '{', '}', '(', ')', '[', ']', '"s"', '"x\\n"', '"\\x41"', '"', '1', '-2', '0x1F', '9223372036854775807', '99999999999999999999', '1.5', '.5', '1e3', 'true', 'FALSE', '# c\n', '// c\n', '/* c */', '/*', '\n', ' ', '@include "f"'];
 
 function makeCases(seed: number, samples: FuzzInput['samples']): (i: number) => string {
-  const rnd = mulberry32(seed);
+  const rnd = prng(seed);
   const int = (n: number) => Math.floor(rnd() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
   const randomText = (n: number) => Array.from({ length: n }, () => pick(SPECIALS)).join('');

@@ -9,21 +9,11 @@ import { RtcpWalker, RtcpKind, SdesReader, nackExpand, reportBlockOffset, rembBi
 import { writeSr, writeSdesCname, writeNack, writePli, writeFir, writeRemb, writeRr, writeBye } from '../../src/media/rtcp-build.ts';
 import { isVp8Keyframe, isVp9Keyframe, isH264Keyframe } from '../../src/media/keyframe.ts';
 import { SrtpContext, SrtpProfile, type SrtpProfileId } from '../../src/core/webrtc/srtp.ts';
+import { prng } from '../helpers/prng.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed1234);
 const CASES = Number(process.env.FUZZ_CASES ?? 4000);
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeRand(seed: number) {
   const r = prng(seed);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseSdp, writeSdp, SdpError, transportOf } from '../../src/core/webrtc/sdp.ts';
+import { prng } from '../helpers/prng.ts';
 
 const offer = readFileSync(new URL('../fixtures/chrome-offer.sdp', import.meta.url), 'utf8').replace(/\n/g, '\r\n');
 
@@ -40,14 +41,6 @@ test('malformed SDP raises SdpError with a reason', () => {
     'v=0\r\nm=audio 9 RTP/AVP 96\r\na=fmtp:96 x=1\r\n', 'v=0\r\nm=audio\r\n', 'v=0\r\nm=audio 9 RTP/AVP 0\r\na=extmap:0 urn:x\r\n'];
   for (const b of bad) assert.throws(() => parseSdp(b), SdpError, JSON.stringify(b));
 });
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 
 test('fuzz: mutated and random SDPs either parse (and round-trip) or raise SdpError', () => {
   const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1e9);
