@@ -7,10 +7,12 @@ import type { RTCDtlsTransport } from 'werift';
 import { SrtpSession, type SrtpProfileId } from './srtp.ts';
 
 /**
- * Profiles we offer in the DTLS use_srtp extension, preferred first (RFC 5764, RFC 7714).
- * AES-CM first: with node:crypto it is the cheaper of the two here (bench/media).
+ * Profiles we offer in the DTLS use_srtp extension (RFC 5764 section 4.1.2). Only
+ * SRTP_AES128_CM_HMAC_SHA1_80, which every WebRTC endpoint must implement (RFC 8827 section 6.5):
+ * when offered GCM too, the DTLS server (a browser answering us) picks GCM, and with node:crypto GCM
+ * needs a new cipher object per packet, about three times the CPU of our AES-CM path (bench/media).
  */
-export const SRTP_PROFILES = [1 /* AES_CM_128_HMAC_SHA1_80 */, 7 /* AEAD_AES_128_GCM */] as const;
+export const SRTP_PROFILES = [1 /* AES_CM_128_HMAC_SHA1_80 */] as const;
 
 /** The SRTP boundary of a PeerEndpoint: our SrtpSession (tx protects, rx unprotects in place). */
 export type SrtpContext = SrtpSession;
