@@ -5,21 +5,14 @@
  *
  *   npm run bench:api -- [--cycles 2000] [--runs 3] [--only janus|portunus]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { JanusHttpClient, JanusWsClient } from '../../test/helpers/janus-client.ts';
-import { freePorts, startReferenceJanus } from '../../test/helpers/reference-janus.ts';
+import { startJanus, startPortunus, type Server as BaseServer, type ServerName } from '../servers.ts';
+import { CLK_TCK, cpuMs, median, positiveInt, table } from '../stats.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ECHOTEST = 'janus.plugin.echotest';
 const TEST_PLUGIN = 'janus.plugin.portunus.test';
 const WARMUP_CYCLES = 200;
 const IDLE_MS = 3000;
-
-type ServerName = 'portunus' | 'janus';
 
 interface Options {
   cycles: number;
@@ -27,13 +20,9 @@ interface Options {
   only?: ServerName;
 }
 
-interface Server {
-  name: ServerName;
-  pid: number;
-  httpUrl: string;
-  wsUrl: string;
+interface Server extends BaseServer {
+  /** The plugin each cycle attaches to. */
   plugin: string;
-  stop(): Promise<void>;
 }
 
 interface Workload {
@@ -58,25 +47,6 @@ function parseArgs(argv: string[]): Options {
     } else throw new Error(`unknown argument ${argv[i]}`);
   }
   return opts;
-}
-
-function positiveInt(flag: string, raw: string | undefined): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer`);
-  return n;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// CPU accounting
-
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-/** utime + stime of a process (all its threads), in milliseconds. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the ")" that closes the command name: state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -125,67 +95,10 @@ const WORKLOADS: Workload[] = [
 // ---------------------------------------------------------------------------------------------------
 // Servers
 
-async function startJanus(): Promise<Server> {
-  const ref = await startReferenceJanus();
-  return { name: 'janus', pid: ref.pid, httpUrl: ref.httpUrl, wsUrl: ref.wsUrl, plugin: ECHOTEST, stop: ref.stop };
-}
-
-async function waitReady(httpUrl: string, child: ChildProcess, logFile: string): Promise<any> {
-  const end = Date.now() + 30_000;
-  while (Date.now() < end) {
-    if (child.exitCode !== null) break;
-    try {
-      const res = await fetch(`${httpUrl}/info`);
-      if (res.ok) return await res.json();
-    } catch {
-      // not listening yet
-    }
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-  let log = '';
-  try {
-    log = readFileSync(logFile, 'utf8').slice(-3000);
-  } catch {
-    // none
-  }
-  throw new Error(`Portunus did not come up (exit code ${child.exitCode})\n${log}`);
-}
-
-async function startPortunus(): Promise<Server> {
-  const [http, ws] = await freePorts(2);
-  const dir = mkdtempSync(join(tmpdir(), 'portunus-bench-'));
-  const logFile = join(dir, 'portunus.log');
-  const fd = openSync(logFile, 'w');
-  const args = [
-    'bin/portunus.js',
-    '--general.debug_level', '3', // warnings only, like the reference Janus
-    '--http.ip', '127.0.0.1', '--http.port', String(http), '--http.demos', 'false',
-    '--http.admin_http', 'false', '--http.https', 'false',
-    '--websockets.ws_ip', '127.0.0.1', '--websockets.ws_port', String(ws),
-    '--websockets.wss', 'false', '--websockets.admin_ws', 'false',
-  ];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-  const httpUrl = `http://127.0.0.1:${http}/janus`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    const info = await waitReady(httpUrl, child, logFile);
-    const plugin = info?.plugins?.[ECHOTEST] ? ECHOTEST : TEST_PLUGIN;
-    if (child.pid === undefined) throw new Error('no pid');
-    return { name: 'portunus', pid: child.pid, httpUrl, wsUrl: `ws://127.0.0.1:${ws}`, plugin, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+async function startServer(name: ServerName): Promise<Server> {
+  if (name === 'janus') return { ...(await startJanus()), plugin: ECHOTEST };
+  const s = await startPortunus();
+  return { ...s, plugin: s.plugins.has(ECHOTEST) ? ECHOTEST : TEST_PLUGIN };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -193,12 +106,6 @@ async function startPortunus(): Promise<Server> {
 interface Sample {
   cpuMs: number;
   wallMs: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function measure(server: Server, w: Workload, cycles: number): Promise<Sample> {
@@ -211,16 +118,12 @@ async function measure(server: Server, w: Workload, cycles: number): Promise<Sam
   return { cpuMs: cpuMs(server.pid) - cpu0, wallMs };
 }
 
-function pad(s: string, n: number, right = false): string {
-  return right ? s.padStart(n) : s.padEnd(n);
-}
-
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const names: ServerName[] = opts.only ? [opts.only] : ['portunus', 'janus'];
   const servers: Server[] = [];
   try {
-    for (const n of names) servers.push(n === 'janus' ? await startJanus() : await startPortunus());
+    for (const n of names) servers.push(await startServer(n));
     for (const s of servers) {
       process.stdout.write(`${s.name}: pid ${s.pid}, plugin ${s.plugin}, ${s.httpUrl}, ${s.wsUrl}\n`);
       await wsCycles(s.wsUrl, s.plugin, WARMUP_CYCLES);
@@ -244,7 +147,7 @@ async function main(): Promise<void> {
           const key = `${w.name}|${s.name}`;
           samples.set(key, [...(samples.get(key) ?? []), sample]);
           process.stdout.write(
-            `run ${run + 1} ${pad(w.name, 15)} ${pad(s.name, 8)} cpu ${sample.cpuMs.toFixed(0)} ms, wall ${sample.wallMs.toFixed(0)} ms\n`,
+            `run ${run + 1} ${w.name.padEnd(15)} ${s.name.padEnd(8)} cpu ${sample.cpuMs.toFixed(0)} ms, wall ${sample.wallMs.toFixed(0)} ms\n`,
           );
         }
       }
@@ -268,11 +171,8 @@ async function main(): Promise<void> {
         fmt(per1000(`${w.name}|janus`, (x) => x.wallMs)),
       ];
     });
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => `| ${cells.map((c, i) => pad(c, widths[i], i > 0)).join(' | ')} |`;
     process.stdout.write(`\nmedian of ${opts.runs} runs, per 1000 cycles (create, attach, detach, destroy)\n`);
-    process.stdout.write(`${line(header)}\n|${widths.map((n) => '-'.repeat(n + 2)).join('|')}|\n`);
-    for (const r of rows) process.stdout.write(`${line(r)}\n`);
+    process.stdout.write(`${table(header, rows)}\n`);
   } finally {
     await Promise.allSettled(servers.map((s) => s.stop()));
   }

@@ -10,7 +10,8 @@
 import { RtpHeader, RtpPacket, type MediaStreamTrack, type RTCPeerConnection } from 'werift';
 import { JanusWsClient, newTransaction } from '../../test/helpers/janus-client.ts';
 import { loopbackPeer, offerWith, waitConnected } from '../../test/helpers/werift-peer.ts';
-import { cpuMs, machineTicks, type ClientJob, type ClientMessage, type Counts, type PhaseCpu } from './common.ts';
+import { cpuMs, machineTicks } from '../stats.ts';
+import type { ClientJob, ClientMessage, Counts, PhaseCpu } from './common.ts';
 
 const ECHOTEST = 'janus.plugin.echotest';
 const AUDIO_PT = 111;

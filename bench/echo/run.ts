@@ -8,15 +8,13 @@
  *   npm run bench:echo -- [--peers 5,20] [--seconds 10] [--runs 3] [--video-packets 2]
  *                         [--idle-seconds 2] [--only janus|portunus] [--no-warmup]
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { fork } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts, startReferenceJanus } from '../../test/helpers/reference-janus.ts';
-import { CLK_TCK, cpuMs, type ClientJob, type ClientMessage, type ClientResult } from './common.ts';
+import { ROOT, startJanus, startPortunus, type Server, type ServerName } from '../servers.ts';
+import { CLK_TCK, cpuMs, median, positiveInt, table } from '../stats.ts';
+import type { ClientJob, ClientMessage, ClientResult } from './common.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLIENT = join(dirname(fileURLToPath(import.meta.url)), 'client.ts');
 const ECHOTEST = 'janus.plugin.echotest';
 const IDLE_MS = 3000;
@@ -24,8 +22,8 @@ const SETTLE_MS = 1500; // after a client process exits, before the next measure
 const DRAIN_MS = 500;
 const WARMUP_PEERS = 5;
 const WARMUP_SECONDS = 4;
-
-type ServerName = 'portunus' | 'janus';
+/** 127.0.0.1 candidates, like the reference Janus with its shim. */
+const PORTUNUS_ARGS = ['--nat.ice_enforce_list', 'lo'];
 
 interface Options {
   peers: number[];
@@ -35,19 +33,6 @@ interface Options {
   idleSeconds: number;
   warmup: boolean;
   only?: ServerName;
-}
-
-interface Server {
-  name: ServerName;
-  pid: number;
-  wsUrl: string;
-  stop(): Promise<void>;
-}
-
-function positiveInt(flag: string, raw: string | undefined): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer, got ${raw}`);
-  return n;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -76,73 +61,6 @@ function parseArgs(argv: string[]): Options {
     } else throw new Error(`unknown argument ${argv[i]}`);
   }
   return opts;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Servers
-
-async function startJanus(): Promise<Server> {
-  const ref = await startReferenceJanus();
-  return { name: 'janus', pid: ref.pid, wsUrl: ref.wsUrl, stop: ref.stop };
-}
-
-async function waitReady(httpUrl: string, child: ChildProcess, logFile: string): Promise<any> {
-  const end = Date.now() + 30_000;
-  while (Date.now() < end) {
-    if (child.exitCode !== null) break;
-    try {
-      const res = await fetch(`${httpUrl}/info`);
-      if (res.ok) return await res.json();
-    } catch {
-      // not listening yet
-    }
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-  let log = '';
-  try {
-    log = readFileSync(logFile, 'utf8').slice(-3000);
-  } catch {
-    // none
-  }
-  throw new Error(`Portunus did not come up (exit code ${child.exitCode})\n${log}`);
-}
-
-async function startPortunus(): Promise<Server> {
-  const [http, ws] = await freePorts(2);
-  const dir = mkdtempSync(join(tmpdir(), 'portunus-bench-echo-'));
-  const logFile = join(dir, 'portunus.log');
-  const fd = openSync(logFile, 'w');
-  const args = [
-    'bin/portunus.js',
-    '--general.debug_level', '3', // warnings only, like the reference Janus
-    '--nat.ice_enforce_list', 'lo', // 127.0.0.1 candidates, like the reference Janus with its shim
-    '--http.ip', '127.0.0.1', '--http.port', String(http), '--http.demos', 'false',
-    '--http.admin_http', 'false', '--http.https', 'false',
-    '--websockets.ws_ip', '127.0.0.1', '--websockets.ws_port', String(ws),
-    '--websockets.wss', 'false', '--websockets.admin_ws', 'false',
-  ];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-  const httpUrl = `http://127.0.0.1:${http}/janus`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    const info = await waitReady(httpUrl, child, logFile);
-    if (!info?.plugins?.[ECHOTEST]) throw new Error(`Portunus has no ${ECHOTEST}`);
-    if (child.pid === undefined) throw new Error('no pid');
-    return { name: 'portunus', pid: child.pid, wsUrl: `ws://127.0.0.1:${ws}`, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -212,18 +130,6 @@ function toSample(r: ClientResult, peers: number): Sample {
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i > 0 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
-  return [line(header), `|${widths.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...rows.map(line)].join('\n');
-}
-
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const names: ServerName[] = opts.only ? [opts.only] : ['portunus', 'janus'];
@@ -235,7 +141,9 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    for (const n of names) servers.push(n === 'janus' ? await startJanus() : await startPortunus());
+    for (const n of names) {
+      servers.push(n === 'janus' ? await startJanus() : await startPortunus({ extraArgs: PORTUNUS_ARGS, requirePlugins: [ECHOTEST] }));
+    }
     for (const s of servers) process.stdout.write(`${s.name}: pid ${s.pid}, ${s.wsUrl}\n`);
     if (opts.warmup) {
       for (const s of servers) {
