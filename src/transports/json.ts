@@ -38,7 +38,10 @@ export type ParseResult = { ok: true; value: unknown } | { ok: false; error: Jan
 export function parseJson(text: string): ParseResult {
   if (text.trim() === '') return { ok: false, error: Errors.invalidJson('Request payload missing') };
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    const value = JSON.parse(text) as unknown;
+    // Janus (jansson) takes only an object or an array as a JSON text: a bare scalar is a JSON error.
+    if (typeof value !== 'object' || value === null) return { ok: false, error: Errors.invalidJson("'[' or '{' expected") };
+    return { ok: true, value };
   } catch (err) {
     return { ok: false, error: Errors.invalidJson(err instanceof Error ? err.message : String(err)) };
   }

@@ -251,6 +251,20 @@ const httpCases: Case[] = [
     },
   },
   {
+    name: 'a JSON scalar body (454: only objects and arrays are JSON texts for Janus)',
+    run: async (t) => {
+      const replies = [];
+      for (const body of ['null', '"x"', '123', ' ']) replies.push(httpObs(await t.http.post('', body)));
+      return replies;
+    },
+    expect: (o) => {
+      for (const r of o) {
+        assert.equal(r.status, 200);
+        expectError(r.body, 454);
+      }
+    },
+  },
+  {
     name: 'invalid JSON (454)',
     run: async (t) => httpObs(await t.http.post('', '{"janus":')),
     expect: (o) => {
@@ -500,6 +514,11 @@ const wsCases: Case[] = [
     name: 'JSON array message (456 over WebSocket)',
     run: async (t) => shape(await ws(t).sendRawAndWait(JSON.stringify([{ janus: 'ping', transaction: 'x' }]))),
     expect: (o) => expectError(o, 456),
+  },
+  {
+    name: 'a JSON scalar message (454)',
+    run: async (t) => shape(await ws(t).sendRawAndWait('123')),
+    expect: (o) => expectError(o, 454),
   },
   {
     name: 'invalid JSON (454)',
