@@ -224,7 +224,7 @@ export class Gateway implements GatewayForTransports {
     if (!this.checkApiAuth(body.apisecret, body.token)) throw Errors.unauthorized();
     validate(body, [{ name: 'id', type: 'positive' }]);
     let id: number;
-    if (body.id !== undefined && body.id !== null) {
+    if (body.id !== undefined) {
       id = body.id as number;
       if (id >= 2 ** 53) throw Errors.invalidElementType('id', 'a positive integer below 2^53');
       // Janus names the requested id in this error.
@@ -327,12 +327,11 @@ export class Gateway implements GatewayForTransports {
 
   async #message(session: Session, handle: Handle, env: ParsedEnvelope): Promise<JanusMessage> {
     const { transaction, body } = env;
-    validate(body, [
-      { name: 'body', type: 'object', required: true },
-      { name: 'jsep', type: 'object' },
-    ]);
+    validate(body, [{ name: 'body', type: 'object', required: true }]);
+    // Janus calls any jsep that is not an object an invalid JSON object (455), null included.
+    if (body.jsep !== undefined && !isPlainObject(body.jsep)) throw Errors.invalidJsonObject();
     let jsep: Jsep | undefined;
-    if (body.jsep !== undefined && body.jsep !== null) {
+    if (body.jsep !== undefined) {
       jsep = checkJsep(body.jsep as Record<string, unknown>);
       if (jsep.type === 'answer' && !handle.awaitingAnswer) throw Errors.unexpectedAnswer();
       await this.media.applyClientJsep(handle, jsep);
@@ -364,8 +363,10 @@ export class Gateway implements GatewayForTransports {
   }
 
   #trickle(session: Session, handle: Handle, transaction: string, body: Record<string, unknown>): JanusMessage {
-    const hasOne = body.candidate !== undefined;
+    // A null candidate is acknowledged and ignored, as Janus does.
+    const hasOne = body.candidate !== undefined && body.candidate !== null;
     const hasMany = body.candidates !== undefined;
+    if (body.candidate === null && !hasMany) return { janus: 'ack', session_id: session.id, transaction };
     if (hasOne && hasMany) throw Errors.invalidJson("Can't have both candidate and candidates");
     if (!hasOne && !hasMany) throw Errors.missingElement('candidate|candidates');
     if (hasOne) {

@@ -37,7 +37,8 @@ const typeNames: Record<ParamType, string> = {
 export function validate(obj: Record<string, unknown>, rules: readonly ParamRule[]): void {
   for (const r of rules) {
     const v = obj[r.name];
-    if (v === undefined || v === null) {
+    // Only an absent key is missing: a JSON null is present with the wrong type (467), as in Janus.
+    if (v === undefined) {
       if (r.required) throw Errors.missingElement(r.name);
       continue;
     }

@@ -251,6 +251,24 @@ const httpCases: Case[] = [
     },
   },
   {
+    name: 'JSON null fields are present with the wrong type (467); a null jsep is 455, a null candidate is acked',
+    run: async (t) => {
+      const [sid, hid] = await httpSessionAndHandle(t);
+      const verbOrCode = (r: any) => (r.body?.janus === 'error' ? r.body.error.code : r.body?.janus);
+      return [
+        verbOrCode(httpObs(await t.http.post('', { janus: 'create', transaction: 'n1', id: null }))),
+        verbOrCode(httpObs(await t.http.post(`/${sid}`, { janus: 'attach', transaction: 'n2', plugin: null }))),
+        verbOrCode(httpObs(await t.http.post(`/${sid}/${hid}`, { janus: 'message', transaction: 'n3', body: null }))),
+        verbOrCode(httpObs(await t.http.post(`/${sid}/${hid}`, { janus: 'message', transaction: 'n4', body: {}, jsep: null }))),
+        verbOrCode(httpObs(await t.http.post(`/${sid}/${hid}`, { janus: 'message', transaction: 'n5', body: {}, jsep: 'x' }))),
+        verbOrCode(httpObs(await t.http.post(`/${sid}/${hid}`, { janus: 'trickle', transaction: 'n6', candidate: null }))),
+        verbOrCode(httpObs(await t.http.post('', { janus: 'ping', transaction: null }))),
+        verbOrCode(httpObs(await t.http.post('', { janus: null, transaction: 'n8' }))),
+      ];
+    },
+    expect: (o) => assert.deepEqual(o, [467, 467, 467, 455, 455, 'ack', 467, 467]),
+  },
+  {
     name: 'a JSON scalar body (454: only objects and arrays are JSON texts for Janus)',
     run: async (t) => {
       const replies = [];

@@ -79,6 +79,8 @@ test('random and mutated requests always get a well-formed reply; other sessions
         const e = reply.error as { code: unknown; reason: unknown };
         assert.equal(typeof e.code, 'number', `seed ${seed} case ${i}`);
         assert.equal(typeof e.reason, 'string', `seed ${seed} case ${i}`);
+        // An exception inside the core becomes 490 'Internal error': bad input must never get there.
+        assert.ok(!(e.code === 490 && e.reason === 'Internal error'), `seed ${seed} case ${i}: internal error for ${JSON.stringify(body)}`);
       }
       const id = (reply.data as { id?: unknown } | undefined)?.id;
       if (typeof id === 'number' && ids.length < 50) ids.push(id);
