@@ -1,8 +1,8 @@
 /**
  * The bridge between the Janus API core and the media core: builds the endpoint settings from the
  * configuration, gives each handle its HandleMedia when SDP first flows, applies client JSEPs and
- * candidates, prepares plugin JSEPs, turns media state into Janus events (webrtcup, media, hangup,
- * trickle) and carries packets between the PeerEndpoint and the plugin.
+ * candidates, prepares plugin JSEPs, turns media state into Janus events (webrtcup, media, slowlink,
+ * hangup, trickle) and carries packets between the PeerEndpoint and the plugin.
  */
 import { RTCDtlsTransport, RTCCertificate } from 'werift';
 import { readFileSync } from 'node:fs';
@@ -96,7 +96,8 @@ export class MediaCore {
       settings: this.settings,
       certificate: this.#certificate,
       fullTrickle: this.#config.nat.full_trickle,
-      noMediaTimer: this.#config.media.no_media_timer,
+      // The live object: set_no_media_timer, set_min_nack_queue... apply to running handles.
+      media: this.#config.media,
       log: host.log,
     }, {
       webrtcUp: () => {
@@ -109,6 +110,11 @@ export class MediaCore {
         this.#call(handle, () => handle.plugin.hangupMedia(handle));
       },
       media: (mid, type, receiving) => host.pushCoreEvent(handle, 'media', { mid, type, receiving }),
+      slowLink: (mid, video, uplink, lost) => {
+        // Janus 1.1: {"janus":"slowlink", session_id, sender, mid, media, uplink, lost}
+        host.pushCoreEvent(handle, 'slowlink', { mid, media: video ? 'video' : 'audio', uplink, lost });
+        this.#call(handle, () => handle.plugin.slowLink?.(handle, mid, video, uplink));
+      },
       localCandidate: (candidate) => host.pushCoreEvent(handle, 'trickle', { candidate }),
       rtp: (mid, video, buffer) => handle.plugin.incomingRtp?.(handle, { buffer, mid, video }),
       rtcp: (mid, video, buffer) => handle.plugin.incomingRtcp?.(handle, { buffer, mid, video }),
@@ -169,7 +175,7 @@ export class MediaCore {
   }
 
   relayRtcp(handle: Handle, packet: MediaPacket): void {
-    handle.media?.sendRtcp(packet.buffer);
+    handle.media?.relayRtcp(packet.buffer);
   }
 
   relayData(handle: Handle, label: string, data: Buffer | string): void {

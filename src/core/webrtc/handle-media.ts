@@ -2,18 +2,22 @@
  * The media side of one handle: owns its PeerEndpoint, turns the plugin's SDP into the one we send
  * (adding ICE, DTLS, BUNDLE and our SSRCs, as Janus' core does), applies the client's SDP and
  * trickled candidates, routes RTP/RTCP/data between the endpoint and the plugin, and reports
- * webrtcup / media / hangup. Knows no transport and no plugin internals.
+ * webrtcup / media / slowlink / hangup. The RTCP the core owns (reports, NACKs both ways, the
+ * retransmission buffer) runs in its RtcpEngine. Knows no transport and no plugin internals.
  */
 import { randomBytes } from 'node:crypto';
 import type { RTCCertificate } from 'werift';
 import type { Logger } from '../log.ts';
 import { PeerEndpoint, EndpointError, type EndpointSettings } from './peer-endpoint.ts';
-import { parseSdp, writeSdp, transportOf, type SessionDescription, type MediaSection } from './sdp.ts';
+import { parseSdp, writeSdp, transportOf, type SessionDescription, type MediaSection, type Codec } from './sdp.ts';
+import { RtcpEngine, type FeedbackSettings, type MediaLine, type PayloadInfo } from './rtcp-engine.ts';
 
 export interface HandleMediaEvents {
   webrtcUp(): void;
   hangup(reason: string): void;
   media(mid: string, type: 'audio' | 'video', receiving: boolean): void;
+  /** Lost packets per second over slowlink_threshold (uplink: in what we receive). */
+  slowLink(mid: string, video: boolean, uplink: boolean, lost: number): void;
   /** A local candidate to trickle (full_trickle), or completion. */
   localCandidate(c: { sdpMid: string; sdpMLineIndex: number; candidate: string } | { completed: true }): void;
   rtp(mid: string, video: boolean, packet: Buffer): void;
@@ -26,8 +30,11 @@ export interface HandleMediaOptions {
   settings: EndpointSettings;
   certificate: RTCCertificate;
   fullTrickle: boolean;
-  /** Seconds without packets before `media receiving:false` (no_media_timer; 0 = off). */
-  noMediaTimer: number;
+  /**
+   * The media options, read live (the Admin API changes them at run time): `no_media_timer`
+   * seconds without packets before `media receiving:false` (0 = off), and the RTCP engine's.
+   */
+  media: FeedbackSettings & { no_media_timer: number };
   log: Logger;
 }
 
@@ -41,9 +48,13 @@ interface MidInfo {
   remoteSsrc: number;
   receiving: boolean;
   lastPacket: number;
+  /** RTCP state of this m-line (statistics, retransmission buffer, NACKs). */
+  line: MediaLine;
 }
 
 const MID_EXT_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+/** Period of the media timer: no_media_timer checks, NACK retries, RTCP reports when due. */
+const TICK_MS = 250;
 
 export class HandleMedia {
   readonly #opts: HandleMediaOptions;
@@ -61,11 +72,19 @@ export class HandleMedia {
   #connectStarted = false;
   #mediaTimer: NodeJS.Timeout | undefined;
   #cname = randomBytes(8).toString('hex');
+  readonly rtcp: RtcpEngine;
   closed = false;
 
   constructor(opts: HandleMediaOptions, events: HandleMediaEvents) {
     this.#opts = opts;
     this.#events = events;
+    this.rtcp = new RtcpEngine({
+      cname: this.#cname,
+      settings: opts.media,
+      sendRtp: (p) => this.endpoint.sendRtp(p),
+      sendRtcp: (p) => this.endpoint.sendRtcp(p),
+      slowLink: (mid, video, uplink, lost) => events.slowLink(mid, video, uplink, lost),
+    });
     this.endpoint = new PeerEndpoint(opts.settings, opts.certificate, {
       localCandidate: () => {},
       connected: () => this.#onConnected(),
@@ -100,6 +119,7 @@ export class HandleMedia {
     }, type === 'offer', app !== undefined);
     this.#remote = desc;
     this.#learnRemote(desc);
+    this.#learnPayloads();
     for (const m of desc.media) for (const c of m.candidates) void this.endpoint.addRemoteCandidate(c);
     for (const c of this.#pendingCandidates) void this.endpoint.addRemoteCandidate(c);
     this.#pendingCandidates = [];
@@ -151,6 +171,7 @@ export class HandleMedia {
     desc.origin = `- ${Date.now()} ${this.#local ? 2 : 1} IN IP4 127.0.0.1`;
     this.#local = desc;
     this.#learnLocal(desc);
+    this.#learnPayloads();
     if (this.#opts.fullTrickle) {
       setImmediate(() => {
         const mid = bundle[0] ?? '0';
@@ -191,7 +212,7 @@ export class HandleMedia {
     const mid = m.mid!;
     let info = this.#mids.get(mid);
     if (!info) {
-      info = { mid, kind: m.kind, video: m.kind === 'video', localSsrc: randomBytes(4).readUInt32BE(0) || 1, remoteSsrc: 0, receiving: false, lastPacket: 0 };
+      info = this.#newMid(mid, m.kind);
       this.#mids.set(mid, info);
     }
     m.ssrcs = [];
@@ -202,6 +223,36 @@ export class HandleMedia {
       m.ssrcs.push({ ssrc: info.localSsrc, attribute: 'msid', value: m.msid });
     } else {
       m.msid = undefined;
+    }
+  }
+
+  #newMid(mid: string, kind: string): MidInfo {
+    const video = kind === 'video';
+    const localSsrc = randomBytes(4).readUInt32BE(0) || 1;
+    return { mid, kind, video, localSsrc, remoteSsrc: 0, receiving: false, lastPacket: 0, line: this.rtcp.line(mid, video, localSsrc) };
+  }
+
+  /**
+   * Per m-line, what each payload type negotiated: clock rate (jitter, SR timestamps), codec
+   * (keyframes) and whether both sides listed `nack` (RFC 4585 s4.2; `*` applies to all).
+   */
+  #learnPayloads(): void {
+    const local = this.#local;
+    const remote = this.#remote;
+    for (const info of this.#mids.values()) {
+      const l = local?.media.find((m, i) => (m.mid ?? String(i)) === info.mid);
+      const r = remote?.media.find((m, i) => (m.mid ?? String(i)) === info.mid);
+      const payloads = info.line.payloads;
+      payloads.clear();
+      for (const m of [l, r]) {
+        for (const c of m?.codecs ?? []) {
+          if (payloads.has(c.payloadType) || c.clockRate <= 0) continue;
+          const lc = l?.codecs.find((x) => x.payloadType === c.payloadType);
+          const rc = r?.codecs.find((x) => x.payloadType === c.payloadType);
+          const nack = (!l || (lc !== undefined && hasNack(l, lc))) && (!r || (rc !== undefined && hasNack(r, rc)));
+          payloads.set(c.payloadType, { clockRate: c.clockRate, codec: c.name.toLowerCase(), nack } satisfies PayloadInfo);
+        }
+      }
     }
   }
 
@@ -217,9 +268,7 @@ export class HandleMedia {
     desc.media.forEach((m, i) => {
       const mid = m.mid ?? String(i);
       if (m.kind !== 'audio' && m.kind !== 'video') return;
-      if (!this.#mids.has(mid)) {
-        this.#mids.set(mid, { mid, kind: m.kind, video: m.kind === 'video', localSsrc: randomBytes(4).readUInt32BE(0) || 1, remoteSsrc: 0, receiving: false, lastPacket: 0 });
-      }
+      if (!this.#mids.has(mid)) this.#mids.set(mid, this.#newMid(mid, m.kind));
       for (const s of m.ssrcs) this.#ssrcToMid.set(s.ssrc, mid);
       for (const c of m.codecs) if (!this.#ptToMid.has(c.payloadType)) this.#ptToMid.set(c.payloadType, mid);
       const ext = m.extmaps.find((e) => e.uri === MID_EXT_URI);
@@ -266,33 +315,53 @@ export class HandleMedia {
     if (packet.length < 12) return;
     const info = this.#midOf(packet);
     if (!info) return;
+    const now = performance.now();
     info.remoteSsrc = packet.readUInt32BE(8);
-    info.lastPacket = performance.now();
+    info.lastPacket = now;
     if (!info.receiving) {
       info.receiving = true;
       this.#events.media(info.mid, info.video ? 'video' : 'audio', true);
     }
+    this.rtcp.onRtpIn(info.line, packet, now);
     this.#events.rtp(info.mid, info.video, packet);
   }
 
   #onRtcp(packet: Buffer): void {
-    // Route by the sender SSRC of the first report when known; otherwise to the first video mid.
-    const ssrc = packet.length >= 8 ? packet.readUInt32BE(4) : 0;
-    const media = [...this.#mids.values()];
-    const info = media.find((m) => m.remoteSsrc === ssrc) ?? media.find((m) => m.video) ?? media[0];
-    this.#events.rtcp(info?.mid ?? '0', info?.video ?? false, packet);
+    // Reports and NACKs are the core's: what is left (PLI, FIR, REMB, ...) goes to the plugin.
+    const n = this.rtcp.onRtcpIn(packet, performance.now());
+    if (n === 0) return;
+    const rest = n === packet.length ? packet : packet.subarray(0, n);
+    // Route by the stream the first packet is about (feedback: our SSRC; reports: the sender's).
+    const line = this.rtcp.lineOf(rest, n);
+    let info = line ? this.#mids.get(line.mid) : undefined;
+    if (!info) {
+      const ssrc = n >= 8 ? rest.readUInt32BE(4) : 0;
+      for (const m of this.#mids.values()) if (m.remoteSsrc === ssrc) { info = m; break; }
+    }
+    if (!info) for (const m of this.#mids.values()) if (m.video) { info = m; break; }
+    if (!info) info = this.#mids.values().next().value;
+    this.#events.rtcp(info?.mid ?? '0', info?.video ?? false, rest);
   }
 
   /** Send an RTP packet from the plugin on a mid: the SSRC is rewritten to ours for that mid. */
   sendRtp(mid: string | undefined, video: boolean, packet: Buffer): void {
-    const info = (mid !== undefined ? this.#mids.get(mid) : undefined) ?? [...this.#mids.values()].find((m) => m.video === video);
-    if (!info || packet.length < 12) return;
+    let info = mid !== undefined ? this.#mids.get(mid) : undefined;
+    if (!info) for (const m of this.#mids.values()) if (m.video === video) { info = m; break; }
+    if (!info || packet.length < 12 || this.endpoint.state !== 'connected') return;
     packet.writeUInt32BE(info.localSsrc, 8);
+    this.rtcp.onRtpOut(info.line, packet, performance.now());
     this.endpoint.sendRtp(packet);
   }
 
+  /** RTCP the core built (PLI, REMB): sent as is. */
   sendRtcp(packet: Buffer): void {
     this.endpoint.sendRtcp(packet);
+  }
+
+  /** RTCP a plugin relays: without the reports and NACKs the core generates itself (janus_rtcp_filter). */
+  relayRtcp(packet: Buffer): void {
+    const filtered = this.rtcp.filterRelayed(packet);
+    if (filtered) this.endpoint.sendRtcp(filtered);
   }
 
   /** The remote SSRC of the first mid of a kind (for PLI/REMB we originate). */
@@ -310,18 +379,26 @@ export class HandleMedia {
 
   #onConnected(): void {
     this.#events.webrtcUp();
-    const timer = this.#opts.noMediaTimer;
+    this.#mediaTimer = setInterval(() => this.#tick(), TICK_MS);
+    this.#mediaTimer.unref();
+  }
+
+  #tick(): void {
+    if (this.closed) return;
+    const now = performance.now();
+    const timer = this.#opts.media.no_media_timer;
     if (timer > 0) {
-      this.#mediaTimer = setInterval(() => {
-        const now = performance.now();
-        for (const m of this.#mids.values()) {
-          if (m.receiving && now - m.lastPacket > timer * 1000) {
-            m.receiving = false;
-            this.#events.media(m.mid, m.video ? 'video' : 'audio', false);
-          }
+      for (const m of this.#mids.values()) {
+        if (m.receiving && now - m.lastPacket > timer * 1000) {
+          m.receiving = false;
+          this.#events.media(m.mid, m.video ? 'video' : 'audio', false);
         }
-      }, 250);
-      this.#mediaTimer.unref();
+      }
+    }
+    try {
+      this.rtcp.tick(now);
+    } catch (err) {
+      this.#opts.log.warn({ err }, 'RTCP timer failed');
     }
   }
 
@@ -339,4 +416,8 @@ export class HandleMedia {
     this.closed = true;
     this.endpoint.close(reason);
   }
+}
+
+function hasNack(m: MediaSection, c: Codec): boolean {
+  return c.rtcpFb.includes('nack') || m.other.some(([name, value]) => name === 'rtcp-fb' && value === '* nack');
 }

@@ -13,6 +13,7 @@ import type { Logger } from '../log.ts';
 import { mapCandidate, type AddressChoice } from './candidate-policy.ts';
 import { createSrtpContext, SRTP_PROFILES, type SrtpContext } from './srtp-context.ts';
 import type { Fingerprint } from './sdp.ts';
+import { guardDtlsRecords, guardIceSockets, type GuardStats } from './transport-guard.ts';
 
 export interface EndpointSettings {
   hostAddresses: AddressChoice[];
@@ -79,6 +80,8 @@ export class PeerEndpoint {
   #earlyDtls: Buffer[] = [];
   readonly #channels = new Map<string, RTCDataChannel>();
   readonly stats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0 };
+  /** Datagrams refused before werift saw them (transport-guard.ts). */
+  readonly guardStats: GuardStats = { stunRejected: 0, unknownSource: 0, dtlsRejected: 0 };
 
   constructor(settings: EndpointSettings, certificate: RTCCertificate, events: PeerEndpointEvents, log: Logger) {
     this.#settings = settings;
@@ -117,6 +120,7 @@ export class PeerEndpoint {
     if (this.#gatherer && this.#gatherer.gatheringState === 'new') {
       // After an ICE restart: new credentials, the same sockets re-advertised (RFC 8445 section 9).
       await this.#gatherer.gather();
+      guardIceSockets(this.#gatherer.connection, this.guardStats);
     }
     if (!this.#gatherer) {
       const s = this.#settings;
@@ -146,6 +150,7 @@ export class PeerEndpoint {
       this.#ice.onStateChange.subscribe((st) => this.#onIceState(st));
       this.#gatherer.connection.onData.subscribe((buf: Buffer) => this.#onPacket(buf));
       await this.#gatherer.gather();
+      guardIceSockets(this.#gatherer.connection, this.guardStats);
       if ((this.#state as EndpointState) === 'closed') throw new EndpointError('endpoint closed');
       this.#state = 'gathered';
     }
@@ -263,6 +268,7 @@ export class PeerEndpoint {
       });
       const started = dtls.start();
       ignoreDuplicateHelloVerify(dtls);
+      guardDtlsRecords(dtls, () => this.#state === 'connected', this.guardStats);
       this.#replayEarlyDtls(dtls);
       await started;
       if (this.#state !== 'connecting') return;
@@ -280,8 +286,9 @@ export class PeerEndpoint {
   #replayEarlyDtls(dtls: RTCDtlsTransport): void {
     const early = this.#earlyDtls;
     this.#earlyDtls = [];
-    const socket = dtls.dtls as unknown as { transport?: { onData?: (b: Buffer) => void } } | undefined;
-    for (const b of early) socket?.transport?.onData?.(b);
+    // DtlsSocket -> TransportContext -> werift's ICE transport adapter, whose onData feeds the socket.
+    const socket = dtls.dtls as unknown as { transport?: { socket?: { onData?: (b: Buffer) => void } } } | undefined;
+    for (const b of early) socket?.transport?.socket?.onData?.(b);
   }
 
   async #startSctp(dtls: RTCDtlsTransport, remote: RemoteTransport): Promise<void> {
