@@ -70,6 +70,9 @@ test('audio, video and data are echoed back; hangup gives done', async () => {
   const seq = v.payload.readUInt16BE(3);
   assert.ok(seq >= 2000 && seq < 2050);
   assert.deepEqual(v.payload.subarray(5), Buffer.alloc(40, 7));
+  // The echo left through the direct UDP path, not werift's promise chain.
+  const endpointStats = server.gateway.sessions.get(s.sid)!.handles.get(s.hid)!.media!.endpoint.stats;
+  assert.ok(endpointStats.directSends >= endpointStats.rtpOut && endpointStats.rtpOut >= 80, JSON.stringify(endpointStats));
   // media events: the core saw both mids receiving.
   await s.client.waitFor((m) => m.janus === 'media' && m.type === 'audio' && m.receiving === true);
   await s.client.waitFor((m) => m.janus === 'media' && m.type === 'video' && m.receiving === true);

@@ -61,6 +61,17 @@ export type EndpointState = 'new' | 'gathering' | 'gathered' | 'connecting' | 'c
 
 export class EndpointError extends Error {}
 
+/** The parts of werift's ICE connection the fast send path reads (not in its public types). */
+interface FastSendConnection {
+  canSendApplicationData?: () => boolean;
+  nominated?: {
+    remoteAddr?: [string, number];
+    packetsSent: number;
+    bytesSent: number;
+    protocol: { transport?: { closed?: boolean; socket?: { send(buf: Buffer, port: number, host: string): void } } };
+  };
+}
+
 export class PeerEndpoint {
   readonly #settings: EndpointSettings;
   readonly #certificate: RTCCertificate;
@@ -79,7 +90,7 @@ export class PeerEndpoint {
   /** DTLS records that arrived before the DTLS transport was started (PITFALLS: werift drops them). */
   #earlyDtls: Buffer[] = [];
   readonly #channels = new Map<string, RTCDataChannel>();
-  readonly stats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0 };
+  readonly stats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0, directSends: 0 };
   /** Datagrams refused before werift saw them (transport-guard.ts). */
   readonly guardStats: GuardStats = { stunRejected: 0, unknownSource: 0, dtlsRejected: 0 };
 
@@ -347,7 +358,7 @@ export class PeerEndpoint {
     if (!enc) return;
     this.stats.rtpOut++;
     this.stats.bytesOut += enc.length;
-    void ice.connection.send(enc).catch(() => {});
+    this.#sendDatagram(ice, enc);
   }
 
   sendRtcp(packet: Buffer): void {
@@ -357,7 +368,27 @@ export class PeerEndpoint {
     const enc = srtp.protectRtcp(packet);
     if (!enc) return;
     this.stats.rtcpOut++;
-    void ice.connection.send(enc).catch(() => {});
+    this.#sendDatagram(ice, enc);
+  }
+
+  /**
+   * Send on the nominated pair. werift's connection.send goes through three async functions (four
+   * promises and their microtasks per packet); on a UDP pair we write to its socket directly, with
+   * the same RFC 7675 consent rule. Other pairs (ICE-TCP, TURN) keep werift's path.
+   */
+  #sendDatagram(ice: RTCIceTransport, data: Buffer): void {
+    const conn = ice.connection as unknown as FastSendConnection;
+    const pair = conn.nominated;
+    const socket = pair?.protocol?.transport?.socket;
+    if (pair && socket && pair.protocol.transport?.closed === false && pair.remoteAddr && typeof conn.canSendApplicationData === 'function') {
+      if (!conn.canSendApplicationData()) return;
+      socket.send(data, pair.remoteAddr[1], pair.remoteAddr[0]);
+      this.stats.directSends++;
+      pair.packetsSent++;
+      pair.bytesSent += data.length;
+      return;
+    }
+    void ice.connection.send(data).catch(() => {});
   }
 
   #onPacket(buf: Buffer): void {
