@@ -2,12 +2,12 @@
  * The Admin API over HTTP (JANUS-REFERENCE 1.6): POST {admin_base}[/<sid>[/<hid>]], GET {admin_base}/info,
  * plus GET /metrics (Prometheus text) on the same listener. Off unless `admin_http` / `admin_https`.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { JanusCode, JanusError } from '../core/errors.ts';
-import type { GatewayForTransports, RequestPath, TransportConnection } from '../core/transport.ts';
+import type { GatewayForTransports, TransportConnection } from '../core/transport.ts';
 import { nextConnectionId } from './connection-id.ts';
-import { normaliseBase, parsePathId, randomTransaction } from './http.ts';
-import { parseJson, transportError } from './json.ts';
+import { normaliseBase, randomTransaction, registerJsonPosts } from './http.ts';
+import { transportError } from './json.ts';
 
 export interface AdminHttpOptions {
   gateway: GatewayForTransports;
@@ -18,7 +18,6 @@ export interface AdminHttpOptions {
   metricsText?: () => string;
 }
 
-type Params = { sid?: string; hid?: string };
 
 /** The Admin API has no sessions of its own, so nothing is ever delivered to this connection. */
 export class AdminHttpConnection implements TransportConnection {
@@ -37,22 +36,7 @@ export function registerAdminHttpApi(app: FastifyInstance, opts: AdminHttpOption
   const sub = (p: string) => (base === '/' ? `/${p}` : `${base}/${p}`);
   const send = (reply: FastifyReply, body: unknown) => reply.code(200).type('application/json').send(serialize(body));
 
-  const post = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-    const parsed = parseJson(typeof request.body === 'string' ? request.body : '');
-    if (!parsed.ok) {
-      gateway.metrics.observeTransportError(conn.transport, parsed.error.code);
-      return send(reply, transportError(parsed.error));
-    }
-    const path: RequestPath = {};
-    const sid = parsePathId(request.params.sid);
-    const hid = parsePathId(request.params.hid);
-    if (sid !== undefined) path.sessionId = sid;
-    if (hid !== undefined) path.handleId = hid;
-    return send(reply, await gateway.handleAdminRequest(conn, parsed.value, path));
-  };
-  app.post(base, post);
-  app.post(sub(':sid'), post);
-  app.post(sub(':sid/:hid'), post);
+  registerJsonPosts(app, base, gateway, conn.transport, serialize, (body, path) => gateway.handleAdminRequest(conn, body, path));
 
   // Janus turns GET {admin}/info into an `info` request (no secret needed) and refuses POST there.
   app.get(sub('info'), async (_request, reply) =>

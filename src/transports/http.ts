@@ -37,23 +37,7 @@ export function registerJanusHttpApi(app: FastifyInstance, opts: JanusHttpOption
 
   const send = (reply: FastifyReply, body: unknown) => reply.code(200).type('application/json').send(serialize(body));
 
-  const post = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-    const parsed = parseJson(typeof request.body === 'string' ? request.body : '');
-    if (!parsed.ok) {
-      gateway.metrics.observeTransportError(events.transport, parsed.error.code);
-      return send(reply, transportError(parsed.error));
-    }
-    const path: RequestPath = {};
-    const sid = parsePathId(request.params.sid);
-    const hid = parsePathId(request.params.hid);
-    if (sid !== undefined) path.sessionId = sid;
-    if (hid !== undefined) path.handleId = hid;
-    return send(reply, await gateway.handleRequest(events, parsed.value, path));
-  };
-
-  app.post(base, post);
-  app.post(sub(':sid'), post);
-  app.post(sub(':sid/:hid'), post);
+  registerJsonPosts(app, base, gateway, events.transport, serialize, (body, path) => gateway.handleRequest(events, body, path));
 
   // Janus answers GET {base}/info as an `info` request with a made-up transaction (which it echoes).
   app.get(sub('info'), async (_request, reply) => send(reply, await gateway.handleRequest(events, { janus: 'info', transaction: randomTransaction() })));
@@ -123,4 +107,37 @@ export function parseMaxev(value: unknown): number {
 
 export function randomTransaction(): string {
   return randomBytes(9).toString('base64url');
+}
+
+/**
+ * POST {base}, {base}/<session>, {base}/<session>/<handle>: parse the body (a JSON error is answered
+ * here, 454, and counted), take the ids from the path, and answer with what `handle` resolves to.
+ * Shared by the Janus API and the Admin API.
+ */
+export function registerJsonPosts(
+  app: FastifyInstance,
+  base: string,
+  gateway: GatewayForTransports,
+  transport: string,
+  serialize: (body: unknown) => string,
+  handle: (body: unknown, path: RequestPath) => Promise<unknown>,
+): void {
+  const sub = (p: string) => (base === '/' ? `/${p}` : `${base}/${p}`);
+  const post = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const send = (body: unknown) => reply.code(200).type('application/json').send(serialize(body));
+    const parsed = parseJson(typeof request.body === 'string' ? request.body : '');
+    if (!parsed.ok) {
+      gateway.metrics.observeTransportError(transport, parsed.error.code);
+      return send(transportError(parsed.error));
+    }
+    const path: RequestPath = {};
+    const sid = parsePathId(request.params.sid);
+    const hid = parsePathId(request.params.hid);
+    if (sid !== undefined) path.sessionId = sid;
+    if (hid !== undefined) path.handleId = hid;
+    return send(await handle(parsed.value, path));
+  };
+  app.post(base, post);
+  app.post(sub(':sid'), post);
+  app.post(sub(':sid/:hid'), post);
 }
