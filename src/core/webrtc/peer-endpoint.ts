@@ -90,7 +90,7 @@ export class PeerEndpoint {
   /** DTLS records that arrived before the DTLS transport was started (PITFALLS: werift drops them). */
   #earlyDtls: Buffer[] = [];
   readonly #channels = new Map<string, RTCDataChannel>();
-  readonly stats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0, directSends: 0 };
+  readonly stats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0, directSends: 0, earlyDtlsReplayed: 0 };
   /** Datagrams refused before werift saw them (transport-guard.ts). */
   readonly guardStats: GuardStats = { stunRejected: 0, unknownSource: 0, dtlsRejected: 0 };
 
@@ -299,7 +299,12 @@ export class PeerEndpoint {
     this.#earlyDtls = [];
     // DtlsSocket -> TransportContext -> werift's ICE transport adapter, whose onData feeds the socket.
     const socket = dtls.dtls as unknown as { transport?: { socket?: { onData?: (b: Buffer) => void } } } | undefined;
-    for (const b of early) socket?.transport?.socket?.onData?.(b);
+    const feed = socket?.transport?.socket?.onData;
+    if (!feed) return;
+    for (const b of early) {
+      feed(b);
+      this.stats.earlyDtlsReplayed++;
+    }
   }
 
   async #startSctp(dtls: RTCDtlsTransport, remote: RemoteTransport): Promise<void> {
