@@ -57,6 +57,7 @@ export function endpointSettingsFrom(config: PortunusConfig): EndpointSettings {
 }
 
 const RTCP_SCRATCH = 64;
+const EMPTY = Buffer.alloc(0);
 
 export class MediaCore {
   readonly #host: MediaCoreHost;
@@ -92,6 +93,9 @@ export class MediaCore {
     if (handle.media && !handle.media.closed) return handle.media;
     if (!this.#certificate) throw Errors.webrtcState('media core not started');
     const host = this.#host;
+    // One packet view per handle and direction, refilled for every packet (no allocation per packet).
+    const rtpIn: MediaPacket = { buffer: EMPTY, mid: '', video: false };
+    const rtcpIn: MediaPacket = { buffer: EMPTY, mid: '', video: false };
     const media = new HandleMedia({
       settings: this.settings,
       certificate: this.#certificate,
@@ -116,8 +120,18 @@ export class MediaCore {
         this.#call(handle, () => handle.plugin.slowLink?.(handle, mid, video, uplink));
       },
       localCandidate: (candidate) => host.pushCoreEvent(handle, 'trickle', { candidate }),
-      rtp: (mid, video, buffer) => handle.plugin.incomingRtp?.(handle, { buffer, mid, video }),
-      rtcp: (mid, video, buffer) => handle.plugin.incomingRtcp?.(handle, { buffer, mid, video }),
+      rtp: (mid, video, buffer) => {
+        rtpIn.buffer = buffer;
+        rtpIn.mid = mid;
+        rtpIn.video = video;
+        handle.plugin.incomingRtp?.(handle, rtpIn);
+      },
+      rtcp: (mid, video, buffer) => {
+        rtcpIn.buffer = buffer;
+        rtcpIn.mid = mid;
+        rtcpIn.video = video;
+        handle.plugin.incomingRtcp?.(handle, rtcpIn);
+      },
       data: (label, data, binary) => this.#call(handle, () => handle.plugin.incomingData?.(handle, label, data, binary)),
       dataReady: () => this.#call(handle, () => handle.plugin.dataReady?.(handle)),
     });

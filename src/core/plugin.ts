@@ -13,7 +13,11 @@ export interface Jsep {
   [key: string]: unknown;
 }
 
-/** A light view of one RTP or RTCP packet crossing the plugin boundary (no copies). */
+/**
+ * A light view of one RTP or RTCP packet crossing the plugin boundary (no copies). The object is
+ * reused for the handle's next packet: read it during the call (or pass it to relayRtp/relayRtcp
+ * there), and copy what you need to keep.
+ */
 export interface MediaPacket {
   /** The whole packet, decrypted. Valid only during the call; copy to keep it. */
   buffer: Buffer;

@@ -415,18 +415,20 @@ export class PeerEndpoint {
       const n = srtp.rx.unprotectRtcp(buf, 0, buf.length);
       if (n < 0) { this.stats.dropped++; return; }
       this.stats.rtcpIn++;
-      this.#safe(() => this.#events.rtcp(buf.subarray(0, n)));
+      this.#deliver(true, buf.subarray(0, n));
     } else {
       const n = srtp.rx.unprotectRtp(buf, 0, buf.length);
       if (n < 0) { this.stats.dropped++; return; }
       this.stats.rtpIn++;
-      this.#safe(() => this.#events.rtp(buf.subarray(0, n)));
+      this.#deliver(false, buf.subarray(0, n));
     }
   }
 
-  #safe(fn: () => void): void {
+  /** Hand a decrypted packet on; a throwing handler must not take the endpoint down (no closure per packet). */
+  #deliver(rtcp: boolean, packet: Buffer): void {
     try {
-      fn();
+      if (rtcp) this.#events.rtcp(packet);
+      else this.#events.rtp(packet);
     } catch (err) {
       this.#log.warn({ err }, 'media handler threw');
     }
