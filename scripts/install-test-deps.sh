@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Debian packages the tests use. Installs only what is missing; needs root (CI and dev machines are).
+# Debian packages the tests use, listed one area a file in scripts/apt-deps/*.txt ('#' starts a comment).
+# Installs only what is missing; needs root (CI and dev machines are).
 set -euo pipefail
-# chromium: the browser of the e2e tests (test/helpers/browser.ts drives /usr/bin/chromium with playwright-core);
-# fonts-dejavu-core: readable text in its headless screenshots.
-pkgs=(janus janus-tools curl chromium fonts-dejavu-core)
+cd "$(dirname "$0")"
+mapfile -t pkgs < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' apt-deps/*.txt | grep -v '^$' | sort -u)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
