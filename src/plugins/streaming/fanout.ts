@@ -1,0 +1,221 @@
+/**
+ * One mountpoint's media path: every source packet (RTP from a socket, an RTSP session or a file
+ * pacer) enters `deliverRtp`, which keeps the stream's statistics, its keyframe buffer and its
+ * recording, then writes the packet to each started viewer with that viewer's SSRC, sequence number,
+ * timestamp and payload type, restoring the header afterwards.
+ *
+ * Hot path rules: the packet buffer is the one the source handed in (no copy), the RtpView and the
+ * MediaPacket are reused, and nothing is allocated per packet or per viewer. The keyframe buffer
+ * keeps references to source buffers, which stay intact because every rewrite is undone.
+ */
+import { performance } from 'node:perf_hooks';
+import type { GatewayFacade, MediaPacket, PluginHandle } from '../../core/plugin.ts';
+import { isKeyframe } from '../../media/keyframe.ts';
+import { RtpView } from '../../media/rtp.ts';
+import { SeqTsRewriter } from '../../media/rtp-rewriter.ts';
+import type { MjrRecorder } from '../../media/mjr.ts';
+import type { StreamSpec } from './spec.ts';
+
+/** Longest run of packets kept from the last keyframe (a 1 s GOP at ~3 Mbit/s). */
+const MAX_KEYFRAME_PACKETS = 1024;
+
+/** A viewer's view of one mountpoint stream. */
+export interface ViewerStream {
+  mid: string;
+  /** Payload type the viewer negotiated for this stream. */
+  pt: number;
+  /** Per-mid `send` (configure). */
+  send: boolean;
+  /** Video: drop until a keyframe starts the picture. */
+  waitKeyframe: boolean;
+  rewriter: SeqTsRewriter;
+}
+
+export interface Viewer {
+  handle: PluginHandle;
+  /** Indexed like the mountpoint's streams; undefined = not watched. */
+  streams: Array<ViewerStream | undefined>;
+  /** Started, connected and not paused. */
+  live: boolean;
+  /** Data channel usable. */
+  dataReady: boolean;
+}
+
+/** Runtime state of one mountpoint stream. */
+export class LiveStream {
+  readonly spec: StreamSpec;
+  readonly index: number;
+  readonly video: boolean;
+  /** Codec as currently known (RTSP sources learn it from the camera). */
+  codec: string;
+  clockRate: number;
+  fmtp: string | undefined;
+  /** performance.now() of the last packet, 0 = none yet. */
+  lastPacketMs = 0;
+  packets = 0;
+  bytes = 0;
+  /** SSRC currently accepted (collision handling), -1 = any. */
+  ssrc = -1;
+  readonly keyframe: Buffer[] = [];
+  keyframeTs = -1;
+  lastMessage: string | undefined;
+  recorder: MjrRecorder | undefined;
+  /** Ask the source for a keyframe (RTCP PLI to an RTP sender that told us its RTCP address). */
+  requestKeyframe: (() => void) | undefined;
+
+  constructor(spec: StreamSpec, index: number) {
+    this.spec = spec;
+    this.index = index;
+    this.video = spec.type === 'video';
+    this.codec = spec.codec;
+    this.clockRate = spec.clockRate;
+    this.fmtp = spec.fmtp;
+  }
+}
+
+export class Fanout {
+  readonly streams: LiveStream[];
+  readonly viewers = new Set<Viewer>();
+  readonly #gw: GatewayFacade;
+  readonly #view = new RtpView();
+  readonly #packet: MediaPacket = { buffer: Buffer.alloc(0), mid: '', video: false };
+  /** Packets relayed to viewers (all streams). */
+  forwarded = 0;
+
+  constructor(gw: GatewayFacade, streams: StreamSpec[]) {
+    this.#gw = gw;
+    this.streams = streams.map((s, i) => new LiveStream(s, i));
+  }
+
+  /** An RTP packet from the source of stream `index`. The buffer must not be reused by the caller while kept in the keyframe buffer. */
+  deliverRtp(index: number, buf: Buffer): void {
+    const s = this.streams[index];
+    const view = this.#view;
+    if (s === undefined || !view.wrap(buf)) return;
+    const now = performance.now();
+    const ssrc = view.ssrc;
+    if (s.ssrc !== ssrc) {
+      // RFC 3550 s8.2-style collision guard: a second sender is ignored while the first is alive.
+      if (s.spec.collision > 0 && s.ssrc !== -1 && now - s.lastPacketMs < s.spec.collision) return;
+      s.ssrc = ssrc;
+    }
+    s.lastPacketMs = now;
+    s.packets++;
+    s.bytes += buf.length;
+    let key = false;
+    if (s.video) {
+      key = isKeyframe(s.codec, buf, view.payloadOffset, view.payloadLength);
+      if (s.spec.bufferKeyframe) this.#keep(s, buf, key, view.timestamp);
+    }
+    s.recorder?.saveRtp(buf);
+    if (this.viewers.size === 0) return;
+    const seq = view.sequenceNumber;
+    const ts = view.timestamp;
+    const pt = view.payloadType;
+    for (const v of this.viewers) {
+      if (!v.live) continue;
+      const vs = v.streams[index];
+      if (vs === undefined || !vs.send) continue;
+      if (vs.waitKeyframe) {
+        if (!key) continue;
+        vs.waitKeyframe = false;
+      }
+      this.#send(v, vs, s.video, now);
+      view.rewrite(ssrc, seq, ts);
+      view.payloadType = pt;
+    }
+  }
+
+  #send(v: Viewer, vs: ViewerStream, video: boolean, now: number): void {
+    const view = this.#view;
+    vs.rewriter.rewrite(view, now);
+    view.payloadType = vs.pt;
+    const p = this.#packet;
+    p.buffer = view.buf;
+    p.mid = vs.mid;
+    p.video = video;
+    this.forwarded++;
+    this.#gw.relayRtp(v.handle, p);
+  }
+
+  /** Keep the packets from the start of the last keyframe (same RTP timestamp starts a picture). */
+  #keep(s: LiveStream, buf: Buffer, key: boolean, ts: number): void {
+    const kf = s.keyframe;
+    if (key && ts !== s.keyframeTs) {
+      kf.length = 0;
+      s.keyframeTs = ts;
+      kf.push(buf);
+      return;
+    }
+    if (kf.length === 0) return;
+    if (kf.length >= MAX_KEYFRAME_PACKETS) {
+      kf.length = 0;
+      s.keyframeTs = -1;
+      return;
+    }
+    kf.push(buf);
+  }
+
+  /**
+   * A viewer just became live: send each video stream's buffered GOP so its picture starts at once
+   * (videobufferkf), or ask the source for a keyframe.
+   */
+  primeViewer(v: Viewer): void {
+    const now = performance.now();
+    const view = this.#view;
+    for (const s of this.streams) {
+      const vs = v.streams[s.index];
+      if (!vs || !s.video) continue;
+      vs.waitKeyframe = true;
+      if (s.keyframe.length === 0) {
+        s.requestKeyframe?.();
+        continue;
+      }
+      vs.waitKeyframe = false;
+      for (const buf of s.keyframe) {
+        if (!view.wrap(buf)) continue;
+        const ssrc = view.ssrc;
+        const seq = view.sequenceNumber;
+        const ts = view.timestamp;
+        const pt = view.payloadType;
+        this.#send(v, vs, true, now);
+        view.rewrite(ssrc, seq, ts);
+        view.payloadType = pt;
+      }
+    }
+  }
+
+  /** A text message from a data source, relayed to viewers with a data channel. */
+  deliverData(index: number, text: string): void {
+    const s = this.streams[index];
+    if (!s) return;
+    s.lastPacketMs = performance.now();
+    s.packets++;
+    s.bytes += text.length;
+    if (s.spec.bufferMessage) s.lastMessage = text;
+    for (const v of this.viewers) {
+      if (!v.live) continue;
+      const vs = v.streams[index];
+      if (vs && vs.send) this.#gw.relayData(v.handle, 'JanusDataChannel', text);
+    }
+  }
+
+  /** The source restarted (RTSP reconnect, file loop): forget the GOP; viewers continue seamlessly. */
+  sourceRestarted(): void {
+    for (const s of this.streams) {
+      s.keyframe.length = 0;
+      s.keyframeTs = -1;
+      s.ssrc = -1;
+      for (const v of this.viewers) {
+        const vs = v.streams[s.index];
+        if (!vs) continue;
+        vs.rewriter.switchSource();
+        if (s.video) vs.waitKeyframe = true;
+      }
+    }
+  }
+}
+
+export function newViewerStream(mid: string, pt: number, clockRate: number, video: boolean): ViewerStream {
+  return { mid, pt, send: true, waitKeyframe: video, rewriter: new SeqTsRewriter({ ssrc: 0, clockRate }) };
+}

@@ -1,0 +1,131 @@
+/**
+ * A mountpoint: its definition, its fan-out, and the source feeding it (RTP sockets, an RTSP
+ * session or a file pacer), plus what list/info/create answer about it.
+ */
+import { performance } from 'node:perf_hooks';
+import { Fanout } from './fanout.ts';
+import { fmtpOf, offeredPt, rtpmapOf } from './offer.ts';
+import type { BoundPorts } from './rtp-source.ts';
+import type { MountpointSpec } from './spec.ts';
+
+/** What feeds a mountpoint. */
+export interface MountpointSource {
+  /** Ports bound per stream (RTP sources). */
+  readonly bound?: BoundPorts[];
+  close(): void;
+  /** Viewer count changed (on-demand RTSP connects on the first and leaves after the last). */
+  viewersChanged?(count: number): void;
+  info?(): Record<string, unknown>;
+}
+
+export class Mountpoint {
+  readonly spec: MountpointSpec;
+  readonly fanout: Fanout;
+  source: MountpointSource | undefined;
+  /** Written to the plugin's .jcfg on create/edit (permanent). */
+  permanent = false;
+  destroyed = false;
+
+  constructor(spec: MountpointSpec, fanout: Fanout) {
+    this.spec = spec;
+    this.fanout = fanout;
+  }
+
+  get id(): number | string {
+    return this.spec.id;
+  }
+
+  get live(): boolean {
+    return this.spec.source !== 'ondemand';
+  }
+
+  close(): void {
+    this.destroyed = true;
+    this.source?.close();
+    this.source = undefined;
+  }
+
+  /** Janus' list entry. */
+  listEntry(): Record<string, unknown> {
+    const s = this.spec;
+    const e: Record<string, unknown> = { id: s.id, type: this.live ? 'live' : 'on demand', description: s.description };
+    if (s.metadata !== undefined) e.metadata = s.metadata;
+    e.enabled = s.enabled;
+    e.media = this.fanout.streams.map((st) => this.#mediaSummary(st.index));
+    return e;
+  }
+
+  #mediaSummary(i: number): Record<string, unknown> {
+    const st = this.fanout.streams[i];
+    const m: Record<string, unknown> = { mindex: i, type: st.spec.type, mid: st.spec.mid };
+    if (st.spec.label !== undefined) m.label = st.spec.label;
+    if (st.spec.msid !== undefined) m.msid = st.spec.msid;
+    if (st.lastPacketMs > 0) m.age_ms = Math.round(performance.now() - st.lastPacketMs);
+    return m;
+  }
+
+  /** Janus' info: codecs per stream and, for whoever knows the secret, secrets and ports. */
+  info(privileged: boolean): Record<string, unknown> {
+    const s = this.spec;
+    const e: Record<string, unknown> = { id: s.id, name: s.name, description: s.description };
+    if (s.metadata !== undefined) e.metadata = s.metadata;
+    e.enabled = s.enabled;
+    e.viewers = this.fanout.viewers.size;
+    if (privileged) {
+      if (s.secret !== undefined) e.secret = s.secret;
+      if (s.pin !== undefined) e.pin = s.pin;
+      e.is_private = s.isPrivate;
+    }
+    e.type = this.live ? 'live' : 'on demand';
+    if (s.filename !== undefined && privileged) e.filename = s.filename;
+    e.media = this.fanout.streams.map((st) => {
+      const m = this.#mediaSummary(st.index);
+      if (st.spec.type !== 'data') {
+        if (st.codec) {
+          m.codec = st.codec;
+          m.pt = offeredPt(st);
+          m.rtpmap = rtpmapOf(st);
+          const fmtp = fmtpOf(st);
+          if (fmtp !== undefined) m.fmtp = fmtp;
+        }
+      } else {
+        m.datatype = st.codec;
+      }
+      m.packets = st.packets;
+      if (privileged) {
+        const b = this.source?.bound?.[st.index];
+        if (b) {
+          m.port = b.port;
+          if (b.rtcpPort !== undefined) m.rtcp_port = b.rtcpPort;
+        }
+        if (st.spec.mcast) m.mcast = st.spec.mcast;
+        if (st.recorder) m.recording = st.recorder.path;
+      }
+      return m;
+    });
+    const extra = privileged ? this.source?.info?.() : undefined;
+    if (extra) Object.assign(e, extra);
+    return e;
+  }
+
+  /** The `stream` object of a create reply: the bound ports. */
+  createdEntry(): Record<string, unknown> {
+    const s = this.spec;
+    const e: Record<string, unknown> = { id: s.id, type: this.live ? 'live' : 'on demand', description: s.description, is_private: s.isPrivate };
+    const bound = this.source?.bound;
+    if (bound) {
+      if (s.legacy) {
+        this.fanout.streams.forEach((st, i) => {
+          e[`${st.spec.type}_port`] = bound[i].port;
+          if (bound[i].rtcpPort !== undefined) e[`${st.spec.type}_rtcp_port`] = bound[i].rtcpPort;
+        });
+      }
+      e.media = this.fanout.streams.map((st, i) => {
+        const m: Record<string, unknown> = { mid: st.spec.mid, type: st.spec.type, port: bound[i].port };
+        if (bound[i].rtcpPort !== undefined) m.rtcp_port = bound[i].rtcpPort;
+        return m;
+      });
+    }
+    return e;
+  }
+}

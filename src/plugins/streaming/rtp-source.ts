@@ -1,0 +1,89 @@
+/**
+ * The UDP side of an `rtp` mountpoint: one socket per stream (RTP, or text for a data stream), on
+ * the configured port or, for port 0, one picked from the plugin's rtp_port_range; an optional RTCP
+ * socket whose sender address, once learnt, receives our PLIs (RFC 4585 s6.3.1) when a viewer
+ * needs a keyframe; multicast groups joined when `mcast` is set.
+ */
+import type dgram from 'node:dgram';
+import { writePli } from '../../media/rtcp-build.ts';
+import { bindUdpSocket, closeQuietly, type PortRange } from '../../media/udp-ports.ts';
+import { STREAMING_ERROR, StreamingError } from './errors.ts';
+import type { Fanout } from './fanout.ts';
+
+export interface BoundPorts {
+  port: number;
+  rtcpPort?: number;
+}
+
+const MAX_DATA_MESSAGE = 64 * 1024;
+
+export class RtpSource {
+  readonly #sockets: dgram.Socket[] = [];
+  readonly bound: BoundPorts[] = [];
+  #closed = false;
+
+  private constructor(private readonly fanout: Fanout) {}
+
+  static async open(fanout: Fanout, range: PortRange | undefined, defaultIface: string): Promise<RtpSource> {
+    const src = new RtpSource(fanout);
+    try {
+      for (const s of fanout.streams) src.bound.push(await src.#bindStream(s.index, range, defaultIface));
+    } catch (err) {
+      src.close();
+      if (err instanceof StreamingError) throw err;
+      throw new StreamingError(STREAMING_ERROR.CANT_CREATE, `Can't create mountpoint: ${(err as Error).message}`);
+    }
+    return src;
+  }
+
+  async #bind(port: number, address: string, range: PortRange | undefined, mcast: string | undefined): Promise<dgram.Socket> {
+    const sock = await bindUdpSocket({ address: mcast ? '0.0.0.0' : address, range: port === 0 ? range : [port, port], recvBufferSize: 4 * 1024 * 1024 });
+    this.#sockets.push(sock);
+    if (mcast) {
+      try {
+        sock.addMembership(mcast, address === '0.0.0.0' ? undefined : address);
+      } catch (err) {
+        throw new StreamingError(STREAMING_ERROR.CANT_CREATE, `Can't join multicast group ${mcast}: ${(err as Error).message}`);
+      }
+    }
+    return sock;
+  }
+
+  async #bindStream(index: number, range: PortRange | undefined, defaultIface: string): Promise<BoundPorts> {
+    const s = this.fanout.streams[index];
+    const spec = s.spec;
+    const address = spec.iface ?? defaultIface;
+    const sock = await this.#bind(spec.port, address, range, spec.mcast);
+    const port = sock.address().port;
+    if (spec.type === 'data') {
+      sock.on('message', (msg) => {
+        if (this.#closed || msg.length === 0 || msg.length > MAX_DATA_MESSAGE) return;
+        this.fanout.deliverData(index, msg.toString('utf8'));
+      });
+      return { port };
+    }
+    // Each 'message' gets a fresh Buffer from Node, so the fan-out may keep it (keyframe buffer).
+    sock.on('message', (msg) => {
+      if (!this.#closed && msg.length >= 12 && (msg[0] & 0xc0) === 0x80) this.fanout.deliverRtp(index, msg);
+    });
+    if (spec.rtcpPort === undefined) return { port };
+    const rtcp = await this.#bind(spec.rtcpPort, address, range, spec.mcast);
+    let peer: { address: string; port: number } | undefined;
+    rtcp.on('message', (_msg, rinfo) => {
+      peer = { address: rinfo.address, port: rinfo.port };
+    });
+    const pli = Buffer.alloc(12);
+    s.requestKeyframe = (): void => {
+      if (!peer || this.#closed || s.ssrc < 0) return;
+      writePli(pli, 0, 1, s.ssrc >>> 0);
+      rtcp.send(pli, peer.port, peer.address);
+    };
+    return { port, rtcpPort: rtcp.address().port };
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#sockets) closeQuietly(s);
+    this.#sockets.length = 0;
+  }
+}
