@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import type { RtpPacket, RTCPeerConnection } from 'werift';
+import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
 import { JanusWsClient, type JanusReply } from '../helpers/janus-client.ts';
-import { loopbackPeer, answerTo, waitConnected } from '../helpers/werift-peer.ts';
+import { loopbackPeer, answerTo, waitConnected, OPUS } from '../helpers/werift-peer.ts';
 
 export const PLUGIN = 'janus.plugin.streaming';
 
@@ -63,12 +63,12 @@ export interface Watching {
 }
 
 /** Watch a mountpoint with a werift viewer up to `started`. */
-export async function watch(server: RunningServer, id: number | string, extra: Record<string, unknown> = {}, existing?: Client): Promise<Watching> {
+export async function watch(server: RunningServer, id: number | string, extra: Record<string, unknown> = {}, existing?: Client, peer: () => RTCPeerConnection = loopbackPeer): Promise<Watching> {
   const c = existing ?? await client(server);
   const ev = await c.async({ request: 'watch', id, ...extra });
   assert.deepEqual(ev.plugindata.data, { streaming: 'event', result: { status: 'preparing' } }, JSON.stringify(ev));
   assert.equal(ev.jsep.type, 'offer');
-  const pc = loopbackPeer();
+  const pc = peer();
   const received: Record<string, RtpPacket[]> = { audio: [], video: [] };
   const messages: string[] = [];
   pc.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((p) => received[track.kind].push(p)));
@@ -135,4 +135,17 @@ export function vp8Payload(key: boolean, tag: number, size = 60): Buffer {
     p[1] = 0x01; // P=1: interframe
   }
   return p;
+}
+
+export const H264 = new RTCRtpCodecParameters({
+  mimeType: 'video/H264', clockRate: 90000, payloadType: 96, parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+  rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+});
+
+/** A loopback werift viewer that takes Opus and H.264 (RTSP cameras). */
+export function h264Peer(): RTCPeerConnection {
+  return new RTCPeerConnection({
+    iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' },
+    bundlePolicy: 'max-bundle', codecs: { audio: [OPUS], video: [H264] },
+  });
 }

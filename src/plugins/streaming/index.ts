@@ -86,7 +86,7 @@ export class StreamingPlugin implements Plugin {
   }
 
   async #startSource(mp: Mountpoint): Promise<void> {
-    if (mp.spec.source === 'rtsp') mp.source = await startRtspSource(mp, this.#gw, this.#registryRange());
+    if (mp.spec.source === 'rtsp') mp.source = await startRtspSource(mp, this.#gw, this.#registryRange(), this.#registry.settings.iface);
     else if (mp.spec.source === 'live') mp.source = await startFileSource(mp, this.#gw, () => this.#sourceEnded(mp));
     // ondemand files start per viewer
   }
@@ -184,23 +184,28 @@ export class StreamingPlugin implements Plugin {
       const flag = body[`offer_${st.spec.type}`];
       return flag !== false;
     });
-    // RTSP sources may not know their codecs yet: wait for the camera's SDP a little.
-    for (let i = 0; i < 100 && streams.some((st) => st.spec.type !== 'data' && !st.codec); i++) await new Promise((r) => setTimeout(r, 100));
-    const usable = streams.filter((st) => st.spec.type === 'data' || st.codec);
-    if (usable.length === 0) throw new StreamingError(STREAMING_ERROR.INVALID_STATE, 'No media to offer (source not ready)');
-    if (s.destroyed) return;
     const viewer: Viewer = { handle: s.handle, streams: [], live: false, dataReady: false };
-    for (const st of usable) viewer.streams[st.index] = newViewerStream(st.spec.mid, offeredPt(st), st.clockRate || 48000, st.video);
     s.mountpoint = mp;
     s.viewer = viewer;
     s.started = false;
     s.paused = false;
     if (mp.live) {
+      // Joining first lets an on-demand RTSP source connect while we wait for its codecs.
       mp.fanout.viewers.add(viewer);
       mp.source?.viewersChanged?.(mp.fanout.viewers.size);
-    } else {
-      s.onDemand = new OnDemandFile(mp, this.#gw, viewer, () => this.#ended(s));
     }
+    for (let i = 0; i < 100 && streams.some((st) => st.spec.type !== 'data' && !st.codec); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (s.viewer !== viewer) return;
+    }
+    const usable = streams.filter((st) => st.spec.type === 'data' || st.codec);
+    if (usable.length === 0 || s.destroyed) {
+      this.#leave(s);
+      if (s.destroyed) return;
+      throw new StreamingError(STREAMING_ERROR.INVALID_STATE, 'No media to offer (source not ready)');
+    }
+    for (const st of usable) viewer.streams[st.index] = newViewerStream(st.spec.mid, offeredPt(st), st.clockRate || 48000, st.video);
+    if (!mp.live) s.onDemand = new OnDemandFile(mp, this.#gw, viewer, () => this.#ended(s));
     const sdp = buildOffer(mp.spec.name, ++s.offers, usable);
     this.#gw.pushEvent(s.handle, { streaming: 'event', result: { status: 'preparing' } }, { transaction, jsep: { type: 'offer', sdp } });
   }

@@ -49,6 +49,8 @@ export interface RtspSpec {
   connTimeout: number;
   /** Connect only while someone watches. */
   onDemand: boolean;
+  /** On-demand: seconds to keep the camera after the last viewer left. */
+  graceSeconds: number;
   quirk: boolean;
 }
 
@@ -203,7 +205,7 @@ function rtspFrom(r: Reader, onDemandDefault: boolean): RtspSpec {
   if (transport !== 'udp' && transport !== 'tcp' && transport !== 'udp-only') throw invalid('rtsp_transport');
   const spec: RtspSpec = {
     url, transport, reconnectDelay: r.int('rtsp_reconnect_delay') ?? 5, sessionTimeout: r.int('rtsp_session_timeout') ?? 0,
-    timeout: r.int('rtsp_timeout') ?? 10, connTimeout: r.int('rtsp_conn_timeout') ?? 5, onDemand: r.bool('rtsp_ondemand', onDemandDefault), quirk: r.bool('rtsp_quirk'),
+    timeout: r.int('rtsp_timeout') ?? 10, connTimeout: r.int('rtsp_conn_timeout') ?? 5, onDemand: r.bool('rtsp_ondemand', onDemandDefault), graceSeconds: r.int('rtsp_ondemand_grace') ?? 10, quirk: r.bool('rtsp_quirk'),
   };
   const user = r.str('rtsp_user');
   if (user !== undefined) spec.user = user;
