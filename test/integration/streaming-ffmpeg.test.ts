@@ -25,7 +25,7 @@ async function mountpoint(id: number): Promise<{ a: number; v: number }> {
     ],
   });
   assert.equal(c.streaming, 'created', JSON.stringify(c));
-  return { a: c.stream.media[0].port, v: c.stream.media[1].port };
+  return { a: c.stream.ports[0].port, v: c.stream.ports[1].port };
 }
 
 async function check(id: number): Promise<void> {

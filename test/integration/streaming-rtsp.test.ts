@@ -70,7 +70,7 @@ test('RTSP camera to werift viewer over UDP; survives the camera being killed an
   assert.ok(after2.info.rtsp.reconnects >= 1, JSON.stringify(after2.info.rtsp));
   await w.pc.close();
   await w.c.ws.close();
-  assert.deepEqual(await admin.sync({ request: 'destroy', id: 500 }), { streaming: 'destroyed', id: 500 });
+  assert.deepEqual(await admin.sync({ request: 'destroy', id: 500 }), { streaming: 'destroyed', destroyed: 500 });
 });
 
 test('Digest over TCP-interleaved, on demand: connects for the first viewer, leaves after the grace period', async () => {

@@ -24,7 +24,7 @@ export class StreamingError extends Error {
   }
 }
 
-export const missing = (name: string): StreamingError => new StreamingError(STREAMING_ERROR.MISSING_ELEMENT, `Missing element (${name})`);
+export const missing = (name: string): StreamingError => new StreamingError(STREAMING_ERROR.MISSING_ELEMENT, `Missing mandatory element (${name})`);
 export const invalidType = (name: string, what: string): StreamingError =>
   new StreamingError(STREAMING_ERROR.INVALID_ELEMENT, `Invalid element type (${name} should be ${what})`);
 export const invalid = (name: string): StreamingError => new StreamingError(STREAMING_ERROR.INVALID_ELEMENT, `Invalid element (${name})`);

@@ -212,7 +212,7 @@ export class StreamingPlugin implements Plugin {
 
   #start(s: StreamingSession, transaction: string, jsep: Jsep | undefined): void {
     const v = s.viewer;
-    if (!v || !s.mountpoint) throw new StreamingError(STREAMING_ERROR.INVALID_STATE, "Can't start: no mountpoint set");
+    if (!v || !s.mountpoint) throw new StreamingError(STREAMING_ERROR.NO_SUCH_MOUNTPOINT, "Can't start: no mountpoint set");
     if (jsep && jsep.type !== 'answer') throw new StreamingError(STREAMING_ERROR.INVALID_ELEMENT, 'Invalid element (jsep should be an answer)');
     if (jsep) {
       // m-lines the viewer rejected (port 0) get nothing.
@@ -246,7 +246,7 @@ export class StreamingPlugin implements Plugin {
   }
 
   #pause(s: StreamingSession, transaction: string): void {
-    if (!s.viewer) throw new StreamingError(STREAMING_ERROR.INVALID_STATE, "Can't pause: not watching");
+    if (!s.viewer) throw new StreamingError(STREAMING_ERROR.NO_SUCH_MOUNTPOINT, "Can't start: no mountpoint set"); // sic, Janus 1.1.2
     s.paused = true;
     s.viewer.live = false;
     s.onDemand?.pause();
@@ -256,7 +256,7 @@ export class StreamingPlugin implements Plugin {
   #configure(s: StreamingSession, transaction: string, body: Record<string, unknown>): void {
     const v = s.viewer;
     const mp = s.mountpoint;
-    if (!v || !mp) throw new StreamingError(STREAMING_ERROR.INVALID_STATE, "Can't configure: not watching");
+    if (!v || !mp) throw new StreamingError(STREAMING_ERROR.NO_SUCH_MOUNTPOINT, "Can't configure: not on a mountpoint");
     check(body, [['media', 'array'], ['audio', 'boolean'], ['video', 'boolean'], ['data', 'boolean']]);
     const setSend = (i: number, send: boolean): void => {
       const vs = v.streams[i];
@@ -285,7 +285,7 @@ export class StreamingPlugin implements Plugin {
   #switch(s: StreamingSession, transaction: string, body: Record<string, unknown>): void {
     const v = s.viewer;
     const from = s.mountpoint;
-    if (!v || !from) throw new StreamingError(STREAMING_ERROR.INVALID_STATE, "Can't switch: not watching");
+    if (!v || !from) throw new StreamingError(STREAMING_ERROR.NO_SUCH_MOUNTPOINT, "Can't switch: not on a mountpoint");
     check(body, [['id', 'id', true]], this.#stringIds);
     const to = this.#registry.get(body.id);
     if (!to) throw noSuchMountpoint(body.id);

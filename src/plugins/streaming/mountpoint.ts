@@ -25,6 +25,7 @@ export class Mountpoint {
   /** Written to the plugin's .jcfg on create/edit (permanent). */
   permanent = false;
   destroyed = false;
+  readonly createdMs = performance.now();
 
   constructor(spec: MountpointSpec, fanout: Fanout) {
     this.spec = spec;
@@ -57,10 +58,10 @@ export class Mountpoint {
 
   #mediaSummary(i: number): Record<string, unknown> {
     const st = this.fanout.streams[i];
-    const m: Record<string, unknown> = { mindex: i, type: st.spec.type, mid: st.spec.mid };
-    if (st.spec.label !== undefined) m.label = st.spec.label;
+    const m: Record<string, unknown> = { mid: st.spec.mid, type: st.spec.type, label: st.spec.label ?? st.spec.type };
     if (st.spec.msid !== undefined) m.msid = st.spec.msid;
-    if (st.lastPacketMs > 0) m.age_ms = Math.round(performance.now() - st.lastPacketMs);
+    // As Janus: the age of the last packet, counted from creation until one arrives.
+    m.age_ms = Math.round(performance.now() - (st.lastPacketMs || this.createdMs));
     return m;
   }
 
@@ -79,14 +80,13 @@ export class Mountpoint {
     e.type = this.live ? 'live' : 'on demand';
     if (s.filename !== undefined && privileged) e.filename = s.filename;
     e.media = this.fanout.streams.map((st) => {
-      const m = this.#mediaSummary(st.index);
+      const m: Record<string, unknown> = { mindex: st.index, ...this.#mediaSummary(st.index) };
       if (st.spec.type !== 'data') {
         if (st.codec) {
-          m.codec = st.codec;
           m.pt = offeredPt(st);
+          m.codec = st.codec;
           m.rtpmap = rtpmapOf(st);
-          const fmtp = fmtpOf(st);
-          if (fmtp !== undefined) m.fmtp = fmtp;
+          if (st.fmtp !== undefined && fmtpOf(st) !== undefined) m.fmtp = st.fmtp;
         }
       } else {
         m.datatype = st.codec;
@@ -113,15 +113,15 @@ export class Mountpoint {
     const s = this.spec;
     const e: Record<string, unknown> = { id: s.id, type: this.live ? 'live' : 'on demand', description: s.description, is_private: s.isPrivate };
     const bound = this.source?.bound;
-    if (bound) {
-      if (s.legacy) {
-        this.fanout.streams.forEach((st, i) => {
-          e[`${st.spec.type}_port`] = bound[i].port;
-          if (bound[i].rtcpPort !== undefined) e[`${st.spec.type}_rtcp_port`] = bound[i].rtcpPort;
-        });
-      }
-      e.media = this.fanout.streams.map((st, i) => {
-        const m: Record<string, unknown> = { mid: st.spec.mid, type: st.spec.type, port: bound[i].port };
+    if (bound && s.legacy) {
+      // Janus 1.1.2 answers the legacy syntax with audio_port/video_port/data_port.
+      this.fanout.streams.forEach((st, i) => {
+        e[`${st.spec.type}_port`] = bound[i].port;
+        if (bound[i].rtcpPort !== undefined) e[`${st.spec.type}_rtcp_port`] = bound[i].rtcpPort;
+      });
+    } else if (bound) {
+      e.ports = this.fanout.streams.map((st, i) => {
+        const m: Record<string, unknown> = { type: st.spec.type, mid: st.spec.mid, port: bound[i].port };
         if (bound[i].rtcpPort !== undefined) m.rtcp_port = bound[i].rtcpPort;
         return m;
       });

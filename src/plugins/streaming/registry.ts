@@ -103,7 +103,9 @@ export class MountpointRegistry {
     if (this.get(id)) throw new StreamingError(STREAMING_ERROR.CANT_CREATE, 'A stream with the provided ID already exists');
     const spec = parseMountpoint(body, id as number | string, false);
     const mp = await this.add(spec);
-    return { streaming: 'created', created: spec.name, permanent: false, stream: mp.createdEntry() };
+    const reply: Record<string, unknown> = { streaming: 'created', created: spec.name, permanent: false, stream: mp.createdEntry() };
+    if (spec.legacy && spec.source !== 'live' && spec.source !== 'ondemand') reply.warning = 'deprecated_api';
+    return reply;
   }
 
   edit(body: Record<string, unknown>): Record<string, unknown> {
@@ -127,7 +129,7 @@ export class MountpointRegistry {
     this.mountpoints.delete(this.key(mp.id));
     this.#stopRecording(mp);
     mp.close();
-    return { streaming: 'destroyed', id: mp.id };
+    return { streaming: 'destroyed', destroyed: mp.id };
   }
 
   list(body: Record<string, unknown>): Record<string, unknown> {
@@ -154,7 +156,7 @@ export class MountpointRegistry {
     const mp = this.named(body);
     this.#checkSecret(mp, body);
     this.kick(mp);
-    return { streaming: 'ok' };
+    return { streaming: 'kicked_all' };
   }
 
   /** `recording`: action start|stop, `media` [{mid, filename}] or legacy audio/video/data file names. */
@@ -209,7 +211,7 @@ export class MountpointRegistry {
         out.push([i, typeof v === 'string' ? v : undefined]);
       }
     }
-    if (out.length === 0) throw new StreamingError(STREAMING_ERROR.CANT_RECORD, 'Nothing to record');
+    if (out.length === 0) throw new StreamingError(STREAMING_ERROR.INVALID_REQUEST, 'Missing audio, video and/or data');
     return out;
   }
 

@@ -184,7 +184,8 @@ function mediaStreams(list: unknown, rtpSource: boolean, lenient: boolean): Stre
     const type = r.str('type');
     if (type === undefined) throw missing('type');
     if (type !== 'audio' && type !== 'video' && type !== 'data') throw invalid('type');
-    const mid = r.str('mid') ?? String(i);
+    const mid = r.str('mid') ?? (lenient ? String(i) : undefined);
+    if (mid === undefined) throw missing('mid');
     if (!/^[A-Za-z0-9_-]{1,16}$/.test(mid) || mids.has(mid)) throw invalid('mid');
     mids.add(mid);
     const s = streamFrom(type, r, { port: 'port', rtcp: 'rtcpport', pt: 'pt', codec: 'codec', rtpmap: 'rtpmap', fmtp: 'fmtp', mcast: 'mcast', iface: 'iface', kf: 'videobufferkf' }, mid, rtpSource, lenient);
@@ -223,9 +224,9 @@ export function parseMountpoint(body: Record<string, unknown>, id: number | stri
   const type = r.str('type');
   if (type === undefined) throw missing('type');
   if (type !== 'rtp' && type !== 'live' && type !== 'ondemand' && type !== 'rtsp') {
-    throw new StreamingError(STREAMING_ERROR.INVALID_ELEMENT, `Unknown mountpoint type '${type.slice(0, 32)}'`);
+    throw new StreamingError(STREAMING_ERROR.INVALID_ELEMENT, `Unknown stream type '${type.slice(0, 32)}'...\n`);
   }
-  const name = r.str('name') ?? sectionName ?? String(id);
+  const name = r.str('name') ?? sectionName ?? `mp-${String(id)}`;
   const spec: MountpointSpec = {
     id, name, description: r.str('description') ?? name, isPrivate: r.bool('is_private'), enabled: !r.has('enabled') || r.bool('enabled'),
     source: type, legacy: !r.has('media'), streams: [],
