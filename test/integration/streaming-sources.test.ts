@@ -1,7 +1,7 @@
 /**
  * Streaming sources and viewer moves: switching between live RTP mountpoints without
  * renegotiation, garbage on an RTP port survived, live (.alaw, looping) and on-demand (.opus,
- * ending with `stopped`) file sources paced in real time, recording a mountpoint to MJR.
+ * ending with `stopped`) file sources paced in real time, recording a mountpoint to MJR, SRTP sources.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 import { readOggOpus } from '../../src/media/ogg.ts';
+import { SrtpContext, SrtpProfile } from '../../src/core/webrtc/srtp.ts';
 import { OPUS } from '../helpers/werift-peer.ts';
 import { streamingServer, client, watch, until, RtpSender, vp8Payload } from './streaming-common.ts';
 
@@ -129,4 +130,39 @@ test('recording a live mountpoint to MJR', async () => {
   assert.equal(mjr.subarray(0, 8).toString('latin1'), 'MJR00002');
   assert.match(mjr.toString('latin1'), /"c":"vp8"/);
   vs.close();
+});
+
+test('SRTP source (srtpsuite 80, srtpcrypto): decrypted for viewers; forged packets dropped; bad keys refused', async () => {
+  const keying = Buffer.from(Array.from({ length: 30 }, (_, i) => (i * 29 + 3) & 0xff));
+  const bad = await admin.sync({ request: 'create', type: 'rtp', id: 850, srtpsuite: 80, srtpcrypto: 'abc', media: [{ type: 'video', mid: 'v', port: 0, pt: 100, codec: 'vp8' }] });
+  assert.equal(bad.error_code, 454);
+  const c = await admin.sync({
+    request: 'create', type: 'rtp', id: 851, srtpsuite: 80, srtpcrypto: keying.toString('base64'), media: [{ type: 'video', mid: 'v', port: 0, pt: 100, codec: 'vp8' }],
+  });
+  assert.equal(c.streaming, 'created', JSON.stringify(c));
+  const port = c.stream.ports[0].port;
+  const ctx = new SrtpContext(SrtpProfile.AES128_CM_HMAC_SHA1_80, keying.subarray(0, 16), keying.subarray(16));
+  const sock = dgram.createSocket('udp4');
+  let seq = 100;
+  const send = (payload: Buffer, forge = false): void => {
+    const b = Buffer.alloc(12 + payload.length + 10);
+    b[0] = 0x80;
+    b[1] = 0x80 | 100;
+    b.writeUInt16BE(seq++, 2);
+    b.writeUInt32BE(seq * 3000, 4);
+    b.writeUInt32BE(0x5e5e, 8);
+    payload.copy(b, 12);
+    const n = ctx.protectRtp(b, 0, 12 + payload.length);
+    if (forge) b[n - 1] ^= 1;
+    sock.send(b.subarray(0, n), port, '127.0.0.1');
+  };
+  const w = await watch(server, 851);
+  send(vp8Payload(true, 0x51));
+  send(vp8Payload(false, 0x52), true);
+  for (let i = 0; i < 3; i++) send(vp8Payload(false, 0x60 + i));
+  await until(() => w.received.video.length >= 4, 10000, 'SRTP media');
+  assert.deepEqual(w.received.video.map((p) => p.payload[10]), [0x51, 0x60, 0x61, 0x62]);
+  sock.close();
+  await w.pc.close();
+  await w.c.ws.close();
 });

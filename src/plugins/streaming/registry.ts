@@ -75,7 +75,7 @@ export class MountpointRegistry {
     const mp = new Mountpoint(spec, new Fanout(this.gw, spec.streams));
     this.mountpoints.set(key, mp); // reserve the id while sockets bind
     try {
-      if (spec.source === 'rtp') mp.source = await RtpSource.open(mp.fanout, this.settings.range, this.settings.iface);
+      if (spec.source === 'rtp') mp.source = await RtpSource.open(mp.fanout, this.settings.range, this.settings.iface, spec.srtp);
       else await this.startSource(mp);
     } catch (err) {
       this.mountpoints.delete(key);

@@ -7,6 +7,7 @@
 import type dgram from 'node:dgram';
 import { writePli } from '../../media/rtcp-build.ts';
 import { bindUdpSocket, closeQuietly, type PortRange } from '../../media/udp-ports.ts';
+import { SrtpContext, SrtpProfile } from '../../core/webrtc/srtp.ts';
 import { STREAMING_ERROR, StreamingError } from './errors.ts';
 import type { Fanout } from './fanout.ts';
 
@@ -24,8 +25,12 @@ export class RtpSource {
 
   private constructor(private readonly fanout: Fanout) {}
 
-  static async open(fanout: Fanout, range: PortRange | undefined, defaultIface: string): Promise<RtpSource> {
+  /** SRTP sources: the key and salt all streams are protected with. */
+  #srtp: { suite: 32 | 80; key: Buffer; salt: Buffer } | undefined;
+
+  static async open(fanout: Fanout, range: PortRange | undefined, defaultIface: string, srtp?: { suite: 32 | 80; key: Buffer; salt: Buffer }): Promise<RtpSource> {
     const src = new RtpSource(fanout);
+    src.#srtp = srtp;
     try {
       for (const s of fanout.streams) src.bound.push(await src.#bindStream(s.index, range, defaultIface));
     } catch (err) {
@@ -63,9 +68,20 @@ export class RtpSource {
       return { port };
     }
     // Each 'message' gets a fresh Buffer from Node, so the fan-out may keep it (keyframe buffer).
-    sock.on('message', (msg) => {
-      if (!this.#closed && msg.length >= 12 && (msg[0] & 0xc0) === 0x80) this.fanout.deliverRtp(index, msg);
-    });
+    const keys = this.#srtp;
+    if (keys) {
+      // RFC 3711 s3.3: authenticate (replay window included) and decrypt in place.
+      const ctx = new SrtpContext(keys.suite === 32 ? SrtpProfile.AES128_CM_HMAC_SHA1_32 : SrtpProfile.AES128_CM_HMAC_SHA1_80, keys.key, keys.salt, { maxSsrcs: 8 });
+      sock.on('message', (msg) => {
+        if (this.#closed || msg.length < 12 || (msg[0] & 0xc0) !== 0x80) return;
+        const n = ctx.unprotectRtp(msg, 0, msg.length);
+        if (n >= 12) this.fanout.deliverRtp(index, msg.subarray(0, n));
+      });
+    } else {
+      sock.on('message', (msg) => {
+        if (!this.#closed && msg.length >= 12 && (msg[0] & 0xc0) === 0x80) this.fanout.deliverRtp(index, msg);
+      });
+    }
     if (spec.rtcpPort === undefined) return { port };
     const rtcp = await this.#bind(spec.rtcpPort, address, range, spec.mcast);
     let peer: { address: string; port: number } | undefined;

@@ -70,6 +70,8 @@ export interface MountpointSpec {
   /** live/ondemand file sources: the file path. */
   filename?: string;
   rtsp?: RtspSpec;
+  /** SRTP-protected RTP sources (srtpsuite 32|80, srtpcrypto: base64 of the 30-byte key+salt). */
+  srtp?: { suite: 32 | 80; key: Buffer; salt: Buffer };
 }
 
 const AUDIO_RATES: Record<string, [number, number?]> = {
@@ -215,6 +217,18 @@ function rtspFrom(r: Reader, onDemandDefault: boolean): RtspSpec {
   return spec;
 }
 
+/** RFC 4568-style inline keying as Janus takes it: suite 32 or 80, base64 of key (16) + salt (14). */
+function srtpFrom(r: Reader): { suite: 32 | 80; key: Buffer; salt: Buffer } {
+  const suite = r.int('srtpsuite');
+  const crypto = r.str('srtpcrypto');
+  if (suite === undefined) throw missing('srtpsuite');
+  if (crypto === undefined) throw missing('srtpcrypto');
+  if (suite !== 32 && suite !== 80) throw invalid('srtpsuite');
+  const raw = /^[A-Za-z0-9+/]{40}$/.test(crypto) ? Buffer.from(crypto, 'base64') : Buffer.alloc(0);
+  if (raw.length !== 30) throw invalid('srtpcrypto');
+  return { suite, key: raw.subarray(0, 16), salt: raw.subarray(16, 30) };
+}
+
 /**
  * A mountpoint from a create request (`lenient` false) or a .jcfg section (`lenient` true, `name`
  * the section name). `id` was already validated and chosen by the caller.
@@ -252,5 +266,6 @@ export function parseMountpoint(body: Record<string, unknown>, id: number | stri
   spec.streams = r.has('media') ? mediaStreams(body.media, rtpSource, lenient) : legacyStreams(r, rtpSource, lenient, false);
   if (spec.streams.length === 0) throw new StreamingError(STREAMING_ERROR.CANT_CREATE, "Can't add 'rtp' stream, no audio, video or data have to be streamed...");
   if (type === 'rtsp') spec.rtsp = rtspFrom(r, false);
+  if (rtpSource && (r.has('srtpsuite') || r.has('srtpcrypto'))) spec.srtp = srtpFrom(r);
   return spec;
 }
