@@ -120,3 +120,49 @@ test('connection refused and timeouts give RtspError, not a crash', async () => 
   await assert.rejects(play('rtsp://127.0.0.1:1/nothing', 'tcp'), RtspError);
   await assert.rejects(play(`rtsp://127.0.0.1:${plain.port}/missing`, 'tcp'), (e: unknown) => e instanceof RtspError && e.status === 404);
 });
+
+/**
+ * A scripted RTSP server (a fake, named so: GStreamer's server does not redirect or misbehave on
+ * demand): answers OPTIONS, and DESCRIBE with what `describe` returns.
+ */
+async function scripted(describe: (cseq: string) => string | null): Promise<{ url: string; close(): void }> {
+  const { createServer } = await import('node:net');
+  const srv = createServer((sock) => {
+    let buf = '';
+    sock.on('error', () => {});
+    sock.on('data', (d) => {
+      buf += d.toString();
+      let end: number;
+      while ((end = buf.indexOf('\r\n\r\n')) >= 0) {
+        const req = buf.slice(0, end);
+        buf = buf.slice(end + 4);
+        const cseq = /CSeq: (\d+)/i.exec(req)?.[1] ?? '0';
+        if (req.startsWith('OPTIONS')) sock.write(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n`);
+        else {
+          const reply = describe(cseq);
+          if (reply !== null) sock.write(reply);
+        }
+      }
+    });
+  });
+  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', () => ok()));
+  const port = (srv.address() as { port: number }).port;
+  return { url: `rtsp://127.0.0.1:${port}/cam`, close: () => srv.close() };
+}
+
+test('a 302 redirect is followed to the real server; garbage and silence give RtspError', async () => {
+  const redirect = await scripted((cseq) => `RTSP/1.0 302 Moved Temporarily\r\nCSeq: ${cseq}\r\nLocation: ${plain.url}\r\n\r\n`);
+  const s = await play(redirect.url, 'tcp');
+  assert.equal(s.c.url, plain.url);
+  await until(() => s.packets[0].length > 10, 15000, 'media after redirect');
+  await s.c.close();
+  redirect.close();
+  const garbage = await scripted(() => '\x00\x01garbage that is not RTSP\r\n\r\n');
+  await assert.rejects(play(garbage.url, 'tcp'), RtspError);
+  garbage.close();
+  const silent = await scripted(() => null);
+  const c = new RtspClient({ url: silent.url, transport: 'tcp', connectTimeoutMs: 2000, requestTimeoutMs: 500, bindAddress: '127.0.0.1' }, { rtp: () => {}, closed: () => {} });
+  await assert.rejects(c.start(), /timed out/);
+  await c.close();
+  silent.close();
+});
