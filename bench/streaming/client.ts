@@ -1,13 +1,15 @@
 /**
  * Client side of bench/streaming, in its own process (forked by run.ts): creates one RTP mountpoint
- * (Opus + VP8) on the server, attaches `viewers` werift viewers (watch, answer, start), then sends
- * about 1.5 Mbit/s of VP8 and 50 packets/s of Opus to the mountpoint's ports over UDP for `seconds`
- * and counts what each viewer receives. The server's CPU is read here at the edges of the streaming
+ * (Opus + VP8) on the server, attaches `viewers` werift viewers (watch, answer, start), then starts
+ * sender.ts (about 1.5 Mbit/s of VP8 and 50 packets/s of Opus to the mountpoint's ports) and counts
+ * what the viewers receive over `seconds`. The server's CPU is read here at the edges of the streaming
  * window. The result goes to the parent over IPC.
  *
  *   argv[2] = JSON StreamJob
  */
-import dgram from 'node:dgram';
+import { fork } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RTCPeerConnection } from 'werift';
 import { JanusWsClient, newTransaction } from '../../test/helpers/janus-client.ts';
 import { answerTo, loopbackPeer, waitConnected } from '../../test/helpers/werift-peer.ts';
@@ -31,9 +33,6 @@ export interface StreamResult {
 }
 
 const PLUGIN = 'janus.plugin.streaming';
-const VIDEO_PACKETS_PER_FRAME = 6;
-const VIDEO_PAYLOAD = 1050; // 30 fps x 6 x ~1.06 KB ~ 1.5 Mbit/s
-const KEYFRAME_EVERY = 30;
 
 const job = JSON.parse(process.argv[2]) as StreamJob;
 
@@ -87,65 +86,26 @@ async function main(): Promise<void> {
     }
   }));
 
-  const sock = dgram.createSocket('udp4');
-  const sent = { audio: 0, video: 0 };
-  let aseq = 1;
-  let vseq = 1;
-  let frame = 0;
-  const opus = Buffer.alloc(120, 0x5a);
-  opus[0] = 0xfc;
-  const header = (pt: number, seq: number, ts: number, ssrc: number, marker: boolean): Buffer => {
-    const h = Buffer.alloc(12);
-    h[0] = 0x80;
-    h[1] = (marker ? 0x80 : 0) | pt;
-    h.writeUInt16BE(seq & 0xffff, 2);
-    h.writeUInt32BE(ts >>> 0, 4);
-    h.writeUInt32BE(ssrc, 8);
-    return h;
-  };
-  const vp8 = (first: boolean, key: boolean): Buffer => {
-    const b = Buffer.alloc(VIDEO_PAYLOAD, 0x33);
-    b[0] = first ? 0x10 : 0x00;
-    if (first) {
-      b[1] = key ? 0x10 : 0x11;
-      if (key) b.set([0x9d, 0x01, 0x2a], 4);
-    }
-    return b;
-  };
-  // Warm-up second: viewers get their first keyframe.
-  const sendVideoFrame = (): void => {
-    const key = frame % KEYFRAME_EVERY === 0;
-    for (let i = 0; i < VIDEO_PACKETS_PER_FRAME; i++) {
-      sock.send(Buffer.concat([header(100, vseq++, frame * 3000, 0x2222, i === VIDEO_PACKETS_PER_FRAME - 1), vp8(i === 0, key)]), ports[1].port, '127.0.0.1');
-      sent.video++;
-    }
-    frame++;
-  };
-  const sendAudio = (): void => {
-    sock.send(Buffer.concat([header(111, aseq, aseq * 960, 0x1111, false), opus]), ports[0].port, '127.0.0.1');
-    aseq++;
-    sent.audio++;
-  };
-  let vt = setInterval(sendVideoFrame, 1000 / 30);
-  let at = setInterval(sendAudio, 20);
-  await new Promise((r) => setTimeout(r, 1500));
+  // The source runs in its own process (sender.ts) so the viewers' load cannot starve its timers.
+  const sender = fork(join(dirname(fileURLToPath(import.meta.url)), 'sender.ts'), [String(ports[0].port), String(ports[1].port)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const report = (): Promise<{ audio: number; video: number }> => new Promise((ok) => { sender.once('message', (m) => ok(m as { audio: number; video: number })); sender.send('report'); });
+  // Warm-up: viewers get their first keyframe.
+  await new Promise((r) => setTimeout(r, 2000));
   // Measurement window.
-  sent.audio = sent.video = 0;
+  sender.send('reset');
   received.audio = received.video = 0;
   const s0 = cpuMs(job.serverPid);
   const c0 = process.cpuUsage();
   const t0 = Date.now();
   await new Promise((r) => setTimeout(r, job.seconds * 1000));
-  clearInterval(vt);
-  clearInterval(at);
+  const sent = await report();
+  sender.send('stop');
   await new Promise((r) => setTimeout(r, 500)); // in flight
   const serverCpuMs = cpuMs(job.serverPid) - s0;
   const cu = process.cpuUsage(c0);
   const result: StreamResult = {
     type: 'result', viewersUp: up, sent, received: { ...received }, serverCpuMs, clientCpuMs: (cu.user + cu.system) / 1000, wallMs: Date.now() - t0,
   };
-  vt = at = undefined as unknown as NodeJS.Timeout;
-  sock.close();
   process.send!(result);
   await request(admin, { janus: 'message', session_id: sid, handle_id: hid, body: { request: 'destroy', id } }).catch(() => undefined);
   for (const pc of pcs) await pc.close().catch(() => undefined);
