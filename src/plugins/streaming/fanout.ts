@@ -73,9 +73,36 @@ export class LiveStream {
   }
 }
 
+/**
+ * The viewers of a fan-out: a Set for membership, mirrored in an array so the per-packet loop
+ * indexes instead of allocating a Set iterator.
+ */
+export class ViewerList extends Set<Viewer> {
+  readonly list: Viewer[] = [];
+
+  override add(v: Viewer): this {
+    if (!this.has(v)) {
+      super.add(v);
+      this.list.push(v);
+    }
+    return this;
+  }
+
+  override delete(v: Viewer): boolean {
+    if (!super.delete(v)) return false;
+    this.list.splice(this.list.indexOf(v), 1);
+    return true;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.list.length = 0;
+  }
+}
+
 export class Fanout {
   readonly streams: LiveStream[];
-  readonly viewers = new Set<Viewer>();
+  readonly viewers = new ViewerList();
   readonly #gw: GatewayFacade;
   readonly #view = new RtpView();
   readonly #packet: MediaPacket = { buffer: Buffer.alloc(0), mid: '', video: false };
@@ -112,7 +139,9 @@ export class Fanout {
     const seq = view.sequenceNumber;
     const ts = view.timestamp;
     const pt = view.payloadType;
-    for (const v of this.viewers) {
+    const list = this.viewers.list;
+    for (let i = 0; i < list.length; i++) {
+      const v = list[i];
       if (!v.live) continue;
       const vs = v.streams[index];
       if (vs === undefined || !vs.send) continue;

@@ -1,0 +1,95 @@
+/**
+ * The Streaming fan-out and mountpoint definitions without the network: every live viewer gets the
+ * packet with its own payload type and continuous sequence numbers, the source buffer comes back
+ * unchanged (the keyframe buffer keeps it), paused and unstarted viewers get nothing, video waits
+ * for a keyframe; spec parsing of both syntaxes and of .jcfg strings, with Janus' error codes.
+ * The gateway here is a recording stand-in for the core (a test double: only relayRtp is used).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { GatewayFacade, MediaPacket, PluginHandle } from '../../src/core/plugin.ts';
+import { Fanout, newViewerStream, type Viewer } from '../../src/plugins/streaming/fanout.ts';
+import { parseMountpoint } from '../../src/plugins/streaming/spec.ts';
+import { StreamingError } from '../../src/plugins/streaming/errors.ts';
+
+function recordingGateway(): { gw: GatewayFacade; sent: Array<{ handle: number; mid: string; bytes: Buffer }> } {
+  const sent: Array<{ handle: number; mid: string; bytes: Buffer }> = [];
+  const gw = {
+    relayRtp: (h: PluginHandle, p: MediaPacket) => sent.push({ handle: h.handleId, mid: p.mid, bytes: Buffer.from(p.buffer) }),
+    relayData: () => {},
+  } as unknown as GatewayFacade;
+  return { gw, sent };
+}
+
+function rtp(pt: number, seq: number, ts: number, payload: Buffer): Buffer {
+  const b = Buffer.alloc(12 + payload.length);
+  b[0] = 0x80;
+  b[1] = pt;
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(ts, 4);
+  b.writeUInt32BE(0xabcdef, 8);
+  payload.copy(b, 12);
+  return b;
+}
+const key = Buffer.from([0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 1, 2, 3]);
+const inter = Buffer.from([0x10, 0x01, 0x00, 0x00, 9, 9, 9, 9]);
+
+function viewer(id: number, pt: number, live = true): Viewer {
+  return { handle: { sessionId: 1, handleId: id, opaqueId: undefined, pluginState: undefined }, streams: [newViewerStream(`v${id}`, pt, 90000, true)], live, dataReady: false };
+}
+
+test('fan-out: per-viewer payload type and sequence, source buffer intact, keyframe buffer primes late viewers', () => {
+  const { gw, sent } = recordingGateway();
+  const spec = parseMountpoint({ type: 'rtp', media: [{ type: 'video', mid: 'v', port: 0, pt: 100, codec: 'vp8', videobufferkf: true }] }, 1, false);
+  const f = new Fanout(gw, spec.streams);
+  const a = viewer(1, 96);
+  const b = viewer(2, 98);
+  const paused = viewer(3, 96, false);
+  f.viewers.add(a);
+  f.viewers.add(b);
+  f.viewers.add(paused);
+  const p1 = rtp(100, 500, 9000, inter);
+  const copy1 = Buffer.from(p1);
+  f.deliverRtp(0, p1);
+  assert.equal(sent.length, 0, 'video waits for a keyframe');
+  assert.deepEqual(p1, copy1, 'header restored');
+  const p2 = rtp(100, 501, 12000, key);
+  const copy2 = Buffer.from(p2);
+  f.deliverRtp(0, p2);
+  f.deliverRtp(0, rtp(100, 502, 15000, inter));
+  assert.deepEqual(p2, copy2);
+  assert.deepEqual(sent.map((s) => [s.handle, s.mid, s.bytes[1] & 0x7f]), [[1, 'v1', 96], [2, 'v2', 98], [1, 'v1', 96], [2, 'v2', 98]]);
+  assert.equal(sent[0].bytes.readUInt16BE(2) + 1, sent[2].bytes.readUInt16BE(2));
+  assert.deepEqual(sent[0].bytes.subarray(12), key);
+  // A late viewer is primed from the buffer (keyframe + what followed), in order.
+  sent.length = 0;
+  const late = viewer(4, 97);
+  f.viewers.add(late);
+  f.primeViewer(late);
+  assert.deepEqual(sent.map((s) => [s.handle, s.bytes.subarray(12)[1]]), [[4, 0x00], [4, 0x01]]);
+  assert.deepEqual(p2, copy2, 'buffered packet intact after priming');
+  assert.equal(f.forwarded, 6);
+  // Removal keeps the index list in step.
+  f.viewers.delete(a);
+  assert.deepEqual(f.viewers.list.map((v) => v.handle.handleId), [2, 3, 4]);
+});
+
+test('mountpoint specs: legacy and media syntax, .jcfg strings, Janus error codes', () => {
+  const legacy = parseMountpoint({ type: 'rtp', audio: true, audioport: 0, audiopt: 111, audiortpmap: 'opus/48000/2', video: true, videoport: 5004, videopt: 100, videocodec: 'vp8' }, 5, false);
+  assert.deepEqual(legacy.streams.map((s) => [s.mid, s.type, s.codec, s.pt, s.port]), [['a', 'audio', 'opus', 111, 0], ['v', 'video', 'vp8', 100, 5004]]);
+  assert.equal(legacy.name, 'mp-5');
+  const jcfg = parseMountpoint({ type: 'rtp', audio: 'yes', audioport: '5002', audiopt: '0', video: 'no' }, 6, true, 'from-file');
+  assert.deepEqual(jcfg.streams.map((s) => [s.codec, s.pt, s.port]), [['pcmu', 0, 5002]]);
+  assert.equal(jcfg.name, 'from-file');
+  const code = (f: () => unknown): number => {
+    try { f(); } catch (e) { return (e as StreamingError).code; }
+    return 0;
+  };
+  assert.equal(code(() => parseMountpoint({ type: 'rtp', media: [{ type: 'audio', port: 0 }] }, 1, false)), 453);
+  assert.equal(code(() => parseMountpoint({ type: 'rtp', media: [{ type: 'video', mid: 'v', port: 0, pt: 96, codec: 'mpeg2' }] }, 1, false)), 454);
+  assert.equal(code(() => parseMountpoint({ type: 'rtp', audio: true, audioport: 70000, audiopt: 0 }, 1, false)), 454);
+  assert.equal(code(() => parseMountpoint({ type: 'rtp' }, 1, false)), 456);
+  assert.equal(code(() => parseMountpoint({ type: 'live', filename: '/etc/passwd' }, 1, false)), 456);
+  assert.equal(code(() => parseMountpoint({ type: 'rtsp', audio: true, url: 'http://x/' }, 1, false)), 454);
+  assert.equal(code(() => parseMountpoint({ type: 'rtp', media: [{ type: 'audio', mid: 'a', port: 0, pt: 0, fmtp: 1 }] }, 1, false)), 454);
+});
