@@ -26,6 +26,8 @@ export interface StreamResult {
   type: 'result';
   viewersUp: number;
   sent: { audio: number; video: number };
+  /** Source packets the server counted in the window (Portunus' info `packets`; NaN for Janus). */
+  serverIn: number;
   received: { audio: number; video: number };
   serverCpuMs: number;
   clientCpuMs: number;
@@ -92,6 +94,12 @@ async function main(): Promise<void> {
   // Warm-up: viewers get their first keyframe.
   await new Promise((r) => setTimeout(r, 2000));
   // Measurement window.
+  const ingress = async (): Promise<number> => {
+    const r = await request(admin, { janus: 'message', session_id: sid, handle_id: hid, body: { request: 'info', id } });
+    const media = (r.plugindata?.data?.info?.media ?? []) as Array<{ packets?: number }>;
+    return media.reduce((a, m) => a + (m.packets ?? NaN), 0);
+  };
+  const in0 = await ingress();
   sender.send('reset');
   received.audio = received.video = 0;
   const s0 = cpuMs(job.serverPid);
@@ -99,12 +107,13 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   await new Promise((r) => setTimeout(r, job.seconds * 1000));
   const sent = await report();
+  const serverIn = (await ingress()) - in0;
   sender.send('stop');
   await new Promise((r) => setTimeout(r, 500)); // in flight
   const serverCpuMs = cpuMs(job.serverPid) - s0;
   const cu = process.cpuUsage(c0);
   const result: StreamResult = {
-    type: 'result', viewersUp: up, sent, received: { ...received }, serverCpuMs, clientCpuMs: (cu.user + cu.system) / 1000, wallMs: Date.now() - t0,
+    type: 'result', viewersUp: up, sent, serverIn, received: { ...received }, serverCpuMs, clientCpuMs: (cu.user + cu.system) / 1000, wallMs: Date.now() - t0,
   };
   process.send!(result);
   await request(admin, { janus: 'message', session_id: sid, handle_id: hid, body: { request: 'destroy', id } }).catch(() => undefined);
