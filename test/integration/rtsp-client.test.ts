@@ -125,7 +125,7 @@ test('connection refused and timeouts give RtspError, not a crash', async () => 
  * A scripted RTSP server (a fake, named so: GStreamer's server does not redirect or misbehave on
  * demand): answers OPTIONS, and DESCRIBE with what `describe` returns.
  */
-async function scripted(describe: (cseq: string) => string | null): Promise<{ url: string; close(): void }> {
+async function scripted(describe: (cseq: string) => string | null, requests: string[] = []): Promise<{ url: string; close(): void }> {
   const { createServer } = await import('node:net');
   const srv = createServer((sock) => {
     let buf = '';
@@ -137,8 +137,11 @@ async function scripted(describe: (cseq: string) => string | null): Promise<{ ur
         const req = buf.slice(0, end);
         buf = buf.slice(end + 4);
         const cseq = /CSeq: (\d+)/i.exec(req)?.[1] ?? '0';
-        if (req.startsWith('OPTIONS')) sock.write(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n`);
-        else {
+        if (req.startsWith('OPTIONS')) sock.write(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nPublic: OPTIONS, DESCRIBE, SETUP, PLAY, GET_PARAMETER\r\n\r\n`);
+        else if (!req.startsWith('DESCRIBE')) {
+          requests.push(req);
+          sock.write(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nSession: s1;timeout=2\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n`);
+        } else {
           const reply = describe(cseq);
           if (reply !== null) sock.write(reply);
         }
@@ -165,4 +168,19 @@ test('a 302 redirect is followed to the real server; garbage and silence give Rt
   await assert.rejects(c.start(), /timed out/);
   await c.close();
   silent.close();
+});
+
+test('keep-alive: GET_PARAMETER with the Session within the session timeout; TEARDOWN on close', async () => {
+  const requests: string[] = [];
+  const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\na=control:*\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:track1\r\n';
+  const cam = await scripted((cseq) => `RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nContent-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`, requests);
+  const c = new RtspClient({ url: cam.url, transport: 'tcp', connectTimeoutMs: 2000, requestTimeoutMs: 2000, bindAddress: '127.0.0.1' }, { rtp: () => {}, closed: () => {} });
+  await c.start();
+  assert.match(requests[0], new RegExp(`^SETUP ${cam.url}/track1 RTSP/1.0`));
+  assert.match(requests[1], new RegExp(`^PLAY ${cam.url} RTSP/1.0[\\s\\S]*Session: s1`));
+  await until(() => requests.some((r) => r.startsWith('GET_PARAMETER')), 5000, 'keep-alive');
+  assert.match(requests.find((r) => r.startsWith('GET_PARAMETER'))!, /Session: s1/);
+  await c.close();
+  await until(() => requests.some((r) => r.startsWith('TEARDOWN')), 2000, 'TEARDOWN');
+  cam.close();
 });
