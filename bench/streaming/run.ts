@@ -57,7 +57,7 @@ async function main(): Promise<void> {
         const perK = forwarded > 0 ? (r.serverCpuMs / 1000) / (forwarded / 100_000) : NaN;
         (perServer[name] ??= {})[viewers] = perK;
         const loss = expected > 0 ? 1 - forwarded / expected : NaN;
-        rows.push([name, String(viewers), String(r.viewersUp), `${r.sent.audio + r.sent.video}/${Number.isNaN(r.serverIn) ? '-' : r.serverIn}`, String(forwarded), (r.serverCpuMs / 1000).toFixed(2), perK.toFixed(3), `${(loss * 100).toFixed(2)} %`, (r.clientCpuMs / 1000).toFixed(1), (r.wallMs / 1000).toFixed(1)]);
+        rows.push([name, String(viewers), String(r.viewersUp), `${r.sent.audio + r.sent.video}/${typeof r.serverIn === 'number' && !Number.isNaN(r.serverIn) ? r.serverIn : '-'}`, String(forwarded), (r.serverCpuMs / 1000).toFixed(2), perK.toFixed(3), `${(loss * 100).toFixed(2)} %`, (r.clientCpuMs / 1000).toFixed(1), (r.wallMs / 1000).toFixed(1)]);
         process.stderr.write(`${name} N=${viewers}: ${JSON.stringify(r)}\n`);
       } finally {
         await server.stop();
