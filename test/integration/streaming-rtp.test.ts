@@ -138,6 +138,13 @@ test('create by API (multistream, ports 0), pause/start, configure send:false, s
   video.send(vp8Payload(true, 6), true);
   await until(() => w.received.video.length > before);
 
+  // A second viewer watching only the video mid gets an offer with just that m-line.
+  const only = await client(server);
+  const ev = await only.async({ request: 'watch', id: 300, media: [{ mid: 'vid' }] });
+  assert.equal((ev.jsep.sdp.match(/^m=/gm) ?? []).length, 1);
+  assert.match(ev.jsep.sdp, /m=video/);
+  await only.ws.close();
+
   const stopped = await w.c.async({ request: 'stop' });
   assert.deepEqual(stopped.plugindata.data, { streaming: 'event', result: { status: 'stopping' } });
   await w.c.ws.waitFor((m) => m.janus === 'hangup');

@@ -180,7 +180,8 @@ export class StreamingPlugin implements Plugin {
     if (!mp.spec.enabled) throw new StreamingError(STREAMING_ERROR.NO_SUCH_MOUNTPOINT, 'Mountpoint is disabled');
     if (s.viewer) throw new StreamingError(STREAMING_ERROR.INVALID_STATE, 'Already watching a stream');
     const streams = mp.fanout.streams.filter((st) => {
-      if (Array.isArray(body.media)) return (body.media as unknown[]).some((m) => typeof m === 'object' && m !== null && (m as Record<string, unknown>).mid === st.spec.mid);
+      // A subset of mids: [{mid}] as Janus 1.1 takes it (plain mid strings accepted too).
+      if (Array.isArray(body.media)) return (body.media as unknown[]).some((m) => m === st.spec.mid || (typeof m === 'object' && m !== null && (m as Record<string, unknown>).mid === st.spec.mid));
       const flag = body[`offer_${st.spec.type}`];
       return flag !== false;
     });
