@@ -28,6 +28,8 @@ export interface StreamResult {
   sent: { audio: number; video: number };
   /** Source packets the server counted in the window (Portunus' info `packets`; NaN for Janus). */
   serverIn: number;
+  /** Per viewer [min, median, max] packets received in the window. */
+  spread: Record<string, number[]>;
   received: { audio: number; video: number };
   serverCpuMs: number;
   clientCpuMs: number;
@@ -40,6 +42,15 @@ const job = JSON.parse(process.argv[2]) as StreamJob;
 
 async function request(c: JanusWsClient, body: Record<string, unknown>): Promise<any> {
   return c.request(body, 30000);
+}
+
+/** Min / median / max packets per viewer, audio and video: uniform loss or a few starved viewers. */
+function spread(list: Array<{ audio: number; video: number }>): Record<string, number[]> {
+  const mmm = (xs: number[]): number[] => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length ? [s[0], s[s.length >> 1], s[s.length - 1]] : [];
+  };
+  return { audio: mmm(list.map((p) => p.audio)), video: mmm(list.map((p) => p.video)) };
 }
 
 async function main(): Promise<void> {
@@ -59,6 +70,7 @@ async function main(): Promise<void> {
   if (!ports) throw new Error(`create failed: ${JSON.stringify(created.plugindata?.data)}`);
 
   const received = { audio: 0, video: 0 };
+  const perViewer: Array<{ audio: number; video: number }> = [];
   const pcs: RTCPeerConnection[] = [];
   const clients: JanusWsClient[] = [admin];
   let up = 0;
@@ -73,7 +85,9 @@ async function main(): Promise<void> {
     const offer = await ev;
     const pc = loopbackPeer();
     pcs.push(pc);
-    pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe(() => { received[t.kind as 'audio' | 'video']++; }));
+    const mine = { audio: 0, video: 0 };
+    perViewer.push(mine);
+    pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe(() => { received[t.kind as 'audio' | 'video']++; mine[t.kind as 'audio' | 'video']++; }));
     const answer = await answerTo(pc, offer.jsep);
     await request(c, { janus: 'message', session_id: s, handle_id: h, body: { request: 'start' }, jsep: { type: 'answer', sdp: answer } });
     await waitConnected(pc, 30000);
@@ -102,6 +116,7 @@ async function main(): Promise<void> {
   const in0 = await ingress();
   sender.send('reset');
   received.audio = received.video = 0;
+  for (const p of perViewer) p.audio = p.video = 0;
   const s0 = cpuMs(job.serverPid);
   const c0 = process.cpuUsage();
   const t0 = Date.now();
@@ -113,7 +128,7 @@ async function main(): Promise<void> {
   const serverCpuMs = cpuMs(job.serverPid) - s0;
   const cu = process.cpuUsage(c0);
   const result: StreamResult = {
-    type: 'result', viewersUp: up, sent, serverIn, received: { ...received }, serverCpuMs, clientCpuMs: (cu.user + cu.system) / 1000, wallMs: Date.now() - t0,
+    type: 'result', viewersUp: up, sent, serverIn, spread: spread(perViewer), received: { ...received }, serverCpuMs, clientCpuMs: (cu.user + cu.system) / 1000, wallMs: Date.now() - t0,
   };
   process.send!(result);
   await request(admin, { janus: 'message', session_id: sid, handle_id: hid, body: { request: 'destroy', id } }).catch(() => undefined);
