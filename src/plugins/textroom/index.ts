@@ -207,7 +207,9 @@ export class TextRoomPlugin implements Plugin {
       case 'list': return this.#list(req);
       case 'listparticipants': {
         const room = this.#roomOf(req);
-        return { textroom: 'success', room: room.id, participants: [...room.participants.values()].map(describe) };
+        const participants = [...room.participants.values()].map(describe);
+        // Janus 1.1.2 answers this one without "textroom" on its APIs (checked against it).
+        return via === 'data' ? { textroom: 'success', room: room.id, participants } : { room: room.id, participants };
       }
       case 'allowed': return this.#allowed(req);
       case 'kick': return this.#kick(req);
