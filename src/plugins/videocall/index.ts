@@ -25,8 +25,11 @@ import { RtcpWalker, RtcpKind, rembBitrate } from '../../media/rtcp.ts';
 import { MjrRecorder } from '../../media/mjr.ts';
 import type { PathPolicy } from '../../media/safe-path.ts';
 import { VIDEOCALL_ERROR as E, requestName, setRequest, usernameOf } from './requests.ts';
+import { rtxTable, withoutRtx } from './relay-sdp.ts';
 
 export { VIDEOCALL_ERROR } from './requests.ts';
+
+const NO_DROP = new Uint8Array(128);
 
 /** Janus' "no limit" REMB value. */
 const NO_BITRATE_CAP = 10_000_000;
@@ -60,6 +63,8 @@ interface CallUser {
   fallback: number;
   e2ee: boolean;
   recorders: Recorders;
+  /** Payload types not relayed (RTX of this user's offer; see relay-sdp.ts). */
+  dropPt: Uint8Array;
   slowlinkCount: number;
   dataReady: boolean;
   destroyed: boolean;
@@ -70,7 +75,7 @@ function newUser(handle: PluginHandle): CallUser {
   return {
     handle, username: undefined, peer: undefined, incall: false, hasAudio: false, hasVideo: false, hasData: false,
     audioActive: true, videoActive: true, acodec: undefined, vcodec: undefined, bitrate: 0, peerBitrate: 0, lastRemb: 0,
-    substreamTarget: 2, temporalTarget: 2, fallback: 0, e2ee: false, recorders: {}, slowlinkCount: 0, dataReady: false,
+    substreamTarget: 2, temporalTarget: 2, fallback: 0, e2ee: false, recorders: {}, dropPt: NO_DROP, slowlinkCount: 0, dataReady: false,
     destroyed: false, queue: Promise.resolve(),
   };
 }
@@ -215,8 +220,10 @@ export class VideoCallPlugin implements Plugin {
       return { event: 'hangup', username: user.username, reason: 'User busy' };
     }
     if (!jsep) throw new CallError(E.MISSING_SDP, 'Missing SDP');
+    let relayed: string;
     try {
-      parseSdp(jsep.sdp);
+      relayed = withoutRtx(jsep.sdp);
+      user.dropPt = rtxTable(jsep.sdp);
     } catch (err) {
       throw new CallError(E.INVALID_SDP, `Error parsing offer: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -225,7 +232,7 @@ export class VideoCallPlugin implements Plugin {
     peer.peer = user;
     this.#learnMedia(user, jsep.sdp);
     this.#push(peer, { event: 'incomingcall', username: user.username }, undefined, {
-      type: jsep.type, sdp: jsep.sdp, ...(user.e2ee ? { e2ee: true } : {}),
+      type: jsep.type, sdp: relayed, ...(user.e2ee ? { e2ee: true } : {}),
     });
     this.#notify(user, { event: 'calling' });
     return { event: 'calling' };
@@ -293,7 +300,16 @@ export class VideoCallPlugin implements Plugin {
     this.#notify(user, { event: 'configured', audio_active: user.audioActive, video_active: user.videoActive, bitrate: user.bitrate, ...this.#recordingInfo(user) });
     if (jsep && peer) {
       // Renegotiation (or ICE restart): the other side gets the new SDP as an update.
-      this.#push(peer, { event: 'update' }, undefined, { type: jsep.type, sdp: jsep.sdp });
+      let sdp = jsep.sdp;
+      if (jsep.type === 'offer') {
+        try {
+          sdp = withoutRtx(jsep.sdp);
+          user.dropPt = rtxTable(jsep.sdp);
+        } catch (err) {
+          throw new CallError(E.INVALID_SDP, `Error parsing offer: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      this.#push(peer, { event: 'update' }, undefined, { type: jsep.type, sdp });
     }
     return { event: 'set' };
   }
@@ -370,6 +386,7 @@ export class VideoCallPlugin implements Plugin {
     const peer = user.peer;
     if (!peer || user.destroyed) return;
     if (packet.video ? !user.videoActive : !user.audioActive) return;
+    if (user.dropPt[packet.buffer[1] & 0x7f] === 1) return;
     // Recorded before relaying: the relay writes the peer leg's SSRC into the buffer.
     (packet.video ? user.recorders.video : user.recorders.audio)?.saveRtp(packet.buffer);
     this.#gw.relayRtp(peer.handle, packet);
@@ -442,7 +459,7 @@ export class VideoCallPlugin implements Plugin {
     }
     Object.assign(user, {
       hasAudio: false, hasVideo: false, hasData: false, audioActive: true, videoActive: true, acodec: undefined, vcodec: undefined,
-      bitrate: 0, peerBitrate: 0, e2ee: false, substreamTarget: 2, temporalTarget: 2, fallback: 0,
+      bitrate: 0, peerBitrate: 0, e2ee: false, dropPt: NO_DROP, substreamTarget: 2, temporalTarget: 2, fallback: 0,
     });
   }
 
