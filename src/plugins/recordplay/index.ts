@@ -73,7 +73,12 @@ export class RecordPlayPlugin implements Plugin {
     if (typeof general.path === 'string' && general.path !== '') {
       this.#folder = path.resolve(general.path);
       // As Janus: the configured folder is created when missing.
-      if (!existsSync(this.#folder)) mkdirSync(this.#folder, { recursive: true, mode: 0o755 });
+      try {
+        if (!existsSync(this.#folder)) mkdirSync(this.#folder, { recursive: true, mode: 0o755 });
+      } catch (err) {
+        // Janus refuses to load then; here the gateway starts and recording requests fail instead.
+        gateway.log.warn(`recordplay: cannot create ${this.#folder}: ${(err as Error).message}`);
+      }
     }
     if (general.events !== undefined) this.#notifyEvents = general.events === true || general.events === 'true' || general.events === 'yes';
     this.#tmpExt = global.general.recordings_tmp_ext || undefined;
