@@ -199,3 +199,30 @@ test('data channel messages are relayed between the two users', async () => {
   c.bp.channel!.send('hi alice');
   await until(() => c.ap.messages.includes('hi alice'), 8000, 'message at alice');
 });
+
+test('set record writes the user\'s own audio and video to MJR files janus-pp-rec reads', async () => {
+  const { mkdtempSync, existsSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { execFileSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'portunus-videocall-rec-'));
+  try {
+    const c = await call();
+    const base = join(dir, 'alice-side');
+    assert.deepEqual((await c.alice.request({ request: 'set', record: true, filename: base })).data, { videocall: 'event', result: { event: 'set' } });
+    await sendPackets(c.ap, 111, 30, 0x7777, 'REC-a');
+    await sendPackets(c.ap, 96, 30, 0x8888, 'REC-v');
+    await until(() => received(c.bp, 111, 'REC-a').length >= 28 && received(c.bp, 96, 'REC-v').length >= 28, 8000, 'relayed while recording');
+    assert.deepEqual((await c.alice.request({ request: 'set', record: false })).data, { videocall: 'event', result: { event: 'set' } });
+    assert.ok(existsSync(`${base}-audio.mjr`) && existsSync(`${base}-video.mjr`));
+    assert.ok(!existsSync(`${base}-data.mjr`), 'no data channel, no data recording');
+    const count = (f: string) => Number(/Counted (\d+) RTP packets/.exec(execFileSync('janus-pp-rec', ['--parse', f], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }))?.[1] ?? -1);
+    assert.equal(count(`${base}-audio.mjr`), 30);
+    assert.equal(count(`${base}-video.mjr`), 30);
+    const info = JSON.parse(execFileSync('janus-pp-rec', ['-e', `${base}-video.mjr`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    assert.equal(info.c, 'vp8');
+    await c.alice.request({ request: 'hangup' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
