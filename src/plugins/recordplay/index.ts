@@ -410,8 +410,10 @@ export class RecordPlayPlugin implements Plugin {
     if (!s) return;
     s.active = false;
     if (s.destroyed) return;
-    this.#gw.pushEvent(handle, { recordplay: 'event', result: 'done' });
-    void this.#finish(s);
+    // "done" once the files are closed and the .nfo written: a `list` right after it shows the recording.
+    void this.#finish(s).then(() => {
+      if (!s.destroyed) this.#gw.pushEvent(handle, { recordplay: 'event', result: 'done' });
+    });
   }
 
   /** Close what the session had: a recording is completed (.nfo written), a playout stopped. */
