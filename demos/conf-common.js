@@ -83,6 +83,7 @@ window.PortunusDemo = (function () {
    */
   function statsPoller(table, getHandle) {
     let timer = null;
+    if (!table.querySelector('[data-stat]')) fillStatsTable(table);
     async function poll() {
       const handle = getHandle();
       const pc = handle && handle.webrtcStuff && handle.webrtcStuff.pc;
@@ -127,6 +128,24 @@ window.PortunusDemo = (function () {
         timer = null;
       },
     };
+  }
+
+  /** The counter table: a row per kind, a cell per counter, all at 0. */
+  function fillStatsTable(table) {
+    const counters = ['packetsSent', 'bytesSent', 'packetsReceived', 'bytesReceived'];
+    const head = table.createTHead().insertRow();
+    for (const title of ['', 'Packets sent', 'Bytes sent', 'Packets received', 'Bytes received']) head.appendChild(document.createElement('th')).textContent = title;
+    const body = table.createTBody();
+    for (const kind of ['audio', 'video']) {
+      const row = body.insertRow();
+      row.insertCell().textContent = kind === 'audio' ? 'Audio' : 'Video';
+      for (const c of counters) {
+        const cell = row.insertCell();
+        cell.dataset.stat = `${kind}-${c}`;
+        cell.dataset.value = '0';
+        cell.textContent = '0';
+      }
+    }
   }
 
   /** Append a line to a list, keeping the last `max`. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { MediaStreamTrack, RTCPeerConnection, type RTCDataChannel, type RtpPacket } from 'werift';
 import { JanusWsClient, newTransaction, type JanusReply } from '../helpers/janus-client.ts';
 import { loopbackPeer, noStun, waitGathered, waitConnected } from '../helpers/werift-peer.ts';
-import { rtp, opusPayload } from './echotest-common.ts';
+import { C, offerPeer, rtp, opusPayload } from './echotest-common.ts';
 
 export class PluginHandleClient {
   constructor(readonly client: JanusWsClient, readonly sessionId: number, readonly handleId: number, readonly plugin: string) {}
@@ -76,21 +76,12 @@ function watch(peer: TestPeer): void {
   });
 }
 
-/** An offering peer with Opus and VP8 (and a data channel when asked). */
+/** An offering peer with Opus and VP8 (and a data channel when asked), from echotest-common's offerPeer. */
 export async function offeringPeer(data = false, kinds: Array<'audio' | 'video'> = ['audio', 'video']): Promise<TestPeer> {
-  const pc = loopbackPeer();
-  for (const kind of kinds) pc.addTransceiver(new MediaStreamTrack({ kind }), { direction: 'sendrecv' });
-  const peer: TestPeer = { pc, sdp: '', rtp: [], messages: [] };
-  if (data) {
-    peer.channel = pc.createDataChannel('JanusDataChannel');
-    peer.channel.onMessage.subscribe((m) => peer.messages.push(m.toString()));
-  }
+  const p = await offerPeer({ ...(kinds.includes('audio') ? { audio: [C.OPUS] } : {}), ...(kinds.includes('video') ? { video: [C.VP8] } : {}), data });
+  const peer: TestPeer = { pc: p.pc, sdp: p.sdp, rtp: [], messages: [], ...(p.channel ? { channel: p.channel } : {}) };
+  p.channel?.onMessage.subscribe((m) => peer.messages.push(m.toString()));
   watch(peer);
-  const offer = await pc.createOffer();
-  noStun(pc);
-  await pc.setLocalDescription(offer);
-  await waitGathered(pc);
-  peer.sdp = pc.localDescription!.sdp;
   return peer;
 }
 
