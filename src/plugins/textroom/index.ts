@@ -208,8 +208,8 @@ export class TextRoomPlugin implements Plugin {
       case 'listparticipants': {
         const room = this.#roomOf(req);
         const participants = [...room.participants.values()].map(describe);
-        // Janus 1.1.2 answers this one without "textroom" on its APIs (checked against it).
-        return via === 'data' ? { textroom: 'success', room: room.id, participants } : { room: room.id, participants };
+        // Janus 1.1.2 answers this one without "textroom" (checked against it, data channel and API).
+        return { room: room.id, participants };
       }
       case 'allowed': return this.#allowed(req);
       case 'kick': return this.#kick(req);
