@@ -9,7 +9,7 @@ import { startServer, type RunningServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
 import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
-import { PluginHandleClient } from './videocall-common.ts';
+import { PluginHandleClient, answeringPeer, connected, offeringPeer, sleep, until } from './videocall-common.ts';
 
 let reference: ReferenceJanus;
 let portunus: RunningServer;
@@ -76,3 +76,44 @@ test('TextRoom: the same answers for the same Janus API requests', async () => {
   const setupB = await ours.request({ request: 'restart' });
   assert.deepEqual(setupB.data, setupA.data);
 });
+
+/** A call on one server: register, call, accept, media up, then `end` hangs up; the events of each side. */
+async function callFlow(wsUrl: string, end: 'caller' | 'callee' | 'vanish'): Promise<string[][]> {
+  const a = await PluginHandleClient.attach(wsUrl, 'janus.plugin.videocall');
+  const b = await PluginHandleClient.attach(wsUrl, 'janus.plugin.videocall');
+  const tag = `${end}${Date.now() % 1000}`;
+  await a.request({ request: 'register', username: `${tag}-a` });
+  await b.request({ request: 'register', username: `${tag}-b` });
+  const ap = await offeringPeer();
+  await a.request({ request: 'call', username: `${tag}-b` }, { type: 'offer', sdp: ap.sdp });
+  const inc = await b.event((d) => d.result?.event === 'incomingcall');
+  const bp = await answeringPeer(inc.jsep);
+  await b.request({ request: 'accept' }, { type: 'answer', sdp: bp.sdp });
+  const acc = await a.event((d) => d.result?.event === 'accepted');
+  await ap.pc.setRemoteDescription(acc.jsep);
+  await Promise.all([connected(ap), connected(bp)]);
+  await until(() => a.coreEvents('webrtcup').length > 0 && b.coreEvents('webrtcup').length > 0, 10000, 'webrtcup');
+  if (end === 'caller') await a.request({ request: 'hangup', reason: 'Bye' });
+  else if (end === 'callee') await b.request({ request: 'hangup' });
+  else await b.client.destroy(b.sessionId);
+  await sleep(1500);
+  const events = (h: PluginHandleClient) => h.client.messages
+    .filter((m) => m.sender === h.handleId && (m.janus === 'event' || m.janus === 'hangup'))
+    .map((m) => `${m.janus}${m.transaction ? '(tx)' : ''} ${JSON.stringify(m.janus === 'hangup' ? m.reason : m.plugindata?.data).replaceAll(tag, 'T')}`);
+  // Janus closes PeerConnections from other threads: the interleaving of the hangup events varies
+  // from run to run there (checked), so each side's events are compared as a set.
+  const out = [events(a).sort(), end === 'vanish' ? [] : events(b).sort()];
+  await ap.pc.close();
+  await bp.pc.close();
+  await a.close();
+  await b.close();
+  return out;
+}
+
+for (const end of ['caller', 'callee', 'vanish'] as const) {
+  test(`VideoCall: the same call flow events as Janus, ${end === 'vanish' ? 'the callee vanishing' : `hangup by the ${end}`}`, async () => {
+    const janus = await callFlow(reference.wsUrl, end);
+    const ours = await callFlow(`ws://127.0.0.1:${portunus.ports.ws}`, end);
+    assert.deepEqual(ours, janus, `portunus ${JSON.stringify(ours, null, 1)}\njanus ${JSON.stringify(janus, null, 1)}`);
+  });
+}

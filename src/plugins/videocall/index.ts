@@ -175,8 +175,8 @@ export class VideoCallPlugin implements Plugin {
           result = await this.#set(user, b, jsep);
           break;
         case 'hangup':
-          result = this.#hangup(user, b);
-          break;
+          this.#hangup(user, b, transaction);
+          return;
         default:
           throw new CallError(E.INVALID_REQUEST, `Unknown request (${String(b.request)})`);
       }
@@ -314,22 +314,27 @@ export class VideoCallPlugin implements Plugin {
     return { event: 'set' };
   }
 
-  #hangup(user: CallUser, b: Record<string, unknown>): Result {
+  /**
+   * As Janus 1.1.2 (checked against it): the requester is answered "Explicit hangup" whatever
+   * reason it gave, the peer hears that reason, then both PeerConnections close and each side
+   * also gets the other's "Remote WebRTC hangup" (hangupMedia below). Answers itself.
+   */
+  #hangup(user: CallUser, b: Record<string, unknown>, transaction: string): void {
     const reason = typeof b.reason === 'string' ? b.reason : 'We did the hangup';
     const peer = user.peer;
-    this.#unlink(user);
-    this.#gw.closePc(user.handle);
+    this.#notify(user, { event: 'hangup', reason: 'Explicit hangup' });
+    this.#push(user, { event: 'hangup', username: user.username, reason: 'Explicit hangup' }, transaction);
     if (peer) {
       this.#push(peer, { event: 'hangup', username: user.username, reason });
       this.#notify(peer, { event: 'hangup', reason: 'Remote hangup' });
-      this.#gw.closePc(peer.handle);
     }
-    this.#notify(user, { event: 'hangup', reason: 'Explicit hangup' });
-    // As Janus 1.1.2: the caller of hangup is told "Explicit hangup" whatever reason it gave.
-    return { event: 'hangup', username: user.username, reason: 'Explicit hangup' };
+    this.#gw.closePc(user.handle);
+    if (peer) this.#gw.closePc(peer.handle);
+    // A call that never had a PeerConnection up leaves nothing for hangupMedia to undo.
+    if (user.peer === peer) this.#unlink(user);
   }
 
-  /** Forget the call on both sides (before closing PeerConnections, so no hangup echoes back). */
+  /** Forget the call on both sides. */
   #unlink(user: CallUser): void {
     const peer = user.peer;
     user.peer = undefined;
@@ -446,13 +451,19 @@ export class VideoCallPlugin implements Plugin {
     this.#remoteHangup(user);
   }
 
-  /** This user's PeerConnection (or handle) went: the peer is told and hung up too. */
+  /**
+   * This user's PeerConnection (or handle) went: the peer is told and its PeerConnection closed.
+   * Only this side's link is dropped first, so the peer's own hangupMedia tells this user in turn
+   * (Janus sends both sides a "Remote WebRTC hangup"); it ends there, this side being unlinked.
+   */
   #remoteHangup(user: CallUser): void {
     user.dataReady = false;
     void this.#stopRecording(user);
     const peer = user.peer;
-    this.#unlink(user);
+    user.peer = undefined;
+    user.incall = false;
     if (peer) {
+      if (peer.peer !== user) peer.incall = false;
       this.#push(peer, { event: 'hangup', username: user.username, reason: 'Remote WebRTC hangup' });
       this.#notify(peer, { event: 'hangup', reason: 'Remote WebRTC hangup' });
       this.#gw.closePc(peer.handle);
@@ -466,8 +477,9 @@ export class VideoCallPlugin implements Plugin {
   destroySession(handle: PluginHandle): void {
     const user = handle.pluginState as CallUser | undefined;
     if (!user || user.destroyed) return;
-    this.#remoteHangup(user);
+    // Destroyed first: the peer's hangup (which tells this side in turn) finds this handle gone.
     user.destroyed = true;
+    this.#remoteHangup(user);
     this.#users.delete(user);
     if (user.username !== undefined && this.#usernames.get(user.username) === user) this.#usernames.delete(user.username);
   }
