@@ -25,6 +25,8 @@
   let janus = null;
   let handle = null;
   let registered = false;
+  // Janus tells each side of a hangup twice (the reason, then "Remote WebRTC hangup"): show the first.
+  let inCall = false;
   const stats = D.statsPoller(el.stats, () => handle);
 
   function showError(message) {
@@ -37,6 +39,7 @@
   }
 
   function setInCall(on) {
+    inCall = on;
     el.hangup.disabled = !on;
     el.call.disabled = on || !registered;
     el.peer.disabled = on || !registered;
@@ -132,6 +135,7 @@
         }
         break;
       case 'hangup':
+        if (!inCall) break;
         D.setState(el.status, 'hangup', result.reason);
         showError(result.reason ? `Call ended: ${result.reason}` : '');
         setPeer('');
