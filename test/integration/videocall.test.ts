@@ -10,6 +10,7 @@ import { startServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
 import { PluginHandleClient, answeringPeer, connected, offeringPeer, received, sendPackets, sleep, until, type TestPeer } from './videocall-common.ts';
+import { waitConnected as waitConnectedPeer } from '../helpers/werift-peer.ts';
 
 const VC = 'janus.plugin.videocall';
 const server = await startServer(transportConfig(), { logger: silentLogger() });
@@ -225,4 +226,54 @@ test('set record writes the user\'s own audio and video to MJR files janus-pp-re
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a simulcasting caller: the callee gets one layer, switches with set substream on a keyframe', async () => {
+  const { C, offerPeer, rtp, sendRaw, vp8Payload, parseVp8, mline, capture } = await import('./echotest-common.ts');
+  const id = ++n;
+  const alice = await user(`sim-a${id}`);
+  const bob = await user(`sim-b${id}`);
+  const ap = await offerPeer({ audio: [C.OPUS], video: [C.VP8], simulcast: ['h', 'm', 'l'] });
+  peers.push({ pc: ap.pc, sdp: ap.sdp, rtp: [], messages: [] });
+  await alice.request({ request: 'call', username: `sim-b${id}` }, { type: 'offer', sdp: ap.sdp });
+  const inc = await bob.event((d) => d.result?.event === 'incomingcall');
+  assert.doesNotMatch(inc.jsep.sdp, /a=rid:|a=simulcast|rtp-stream-id/, 'the callee is offered one stream');
+  const bp = await answeringPeer(inc.jsep);
+  peers.push(bp);
+  await bob.request({ request: 'accept' }, { type: 'answer', sdp: bp.sdp });
+  const acc = await alice.event((d) => d.result?.event === 'accepted');
+  const video = mline(acc.jsep.sdp, 'video');
+  assert.ok(video.includes('a=rid:h recv') && video.includes('a=simulcast:recv h;m;l'), 'the caller\'s simulcast is accepted');
+  await ap.pc.setRemoteDescription(acc.jsep);
+  await Promise.all([waitConnectedPeer(ap.pc), connected(bp)]);
+  capture(ap);
+  const ext = (uri: string) => Number(video.find((l) => l.endsWith(` ${uri}`))?.split(/[: ]/)[1] ?? 0);
+  const ridExt = ext('urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id');
+  const LAYERS = [{ rid: 'l', ssrc: 0x1111, seq: 100 }, { rid: 'm', ssrc: 0x2222, seq: 5000 }, { rid: 'h', ssrc: 0x3333, seq: 9000 }];
+  const round = async (i: number, key: number[]) => {
+    for (let l = 0; l < 3; l++) {
+      const L = LAYERS[l];
+      const payload = vp8Payload({ keyframe: key.includes(l), pictureId: 100 + i, tag: Buffer.from(`L${l}-${i}`) });
+      await sendRaw(ap, rtp(96, L.seq + i, 3000 * i, L.ssrc, payload, i < 3 ? [{ id: ridExt, payload: Buffer.from(L.rid) }] : []));
+    }
+  };
+  const layersSeen = () => bp.rtp.filter((p) => p.header.payloadType === 96).map((p) => parseVp8(p.payload).tag.toString().split('-')[0]);
+  for (let i = 0; i < 20; i++) await round(i, i === 0 ? [2] : []);
+  await until(() => layersSeen().length >= 18, 8000, 'top layer at the callee');
+  assert.deepEqual([...new Set(layersSeen())], ['L2'], 'only the highest layer by default');
+  const sim0 = bob.unsolicited().find((d) => d.result?.event === 'simulcast');
+  assert.deepEqual(sim0?.result, { event: 'simulcast', videocodec: 'vp8', substream: 2 });
+  // bob asks for the lowest layer: alice is asked for a keyframe, the switch waits for it.
+  const pliBefore = ap.rtcp.filter((r) => r.type === 206).length;
+  await bob.request({ request: 'set', substream: 0 });
+  await until(() => ap.rtcp.filter((r) => r.type === 206).length > pliBefore, 5000, 'PLI to the caller');
+  for (let i = 20; i < 25; i++) await round(i, []);
+  await sleep(200);
+  assert.deepEqual([...new Set(layersSeen())], ['L2'], 'no switch before a keyframe of the new layer');
+  for (let i = 25; i < 45; i++) await round(i, i === 25 ? [0] : []);
+  await until(() => layersSeen().filter((t) => t === 'L0').length >= 18, 8000, 'low layer at the callee');
+  const got = bp.rtp.filter((p) => p.header.payloadType === 96);
+  assert.equal(new Set(got.map((p) => p.header.ssrc)).size, 1, 'one SSRC across the switch');
+  for (let i = 1; i < got.length; i++) assert.equal((got[i].header.sequenceNumber - got[i - 1].header.sequenceNumber) & 0xffff, 1, 'continuous sequence numbers');
+  await until(() => bob.unsolicited().some((d) => d.result?.event === 'simulcast' && d.result.substream === 0), 5000, 'simulcast event');
 });

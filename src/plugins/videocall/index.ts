@@ -12,9 +12,11 @@
  * - events: registered, calling, incomingcall, accepted, update, set, simulcast, slow_link, hangup
  *   ("User busy", the hangup reason, "Remote WebRTC hangup" when a PeerConnection or handle goes).
  *
- * Simulcast layers are not selected (substream/temporal are stored, reported and answered with a
- * PLI to the sender, as Janus does before a switch): the whole offered video is relayed.
- * The media path (incomingRtp) only reads the packet view: no allocation, no JSON per packet.
+ * A caller's simulcast (rid or SSRC based, VP8/H.264) is taken out of the callee's offer and
+ * accepted again in the caller's answer (relay-sdp.ts); the callee gets one layer, picked by its
+ * substream/temporal targets with the EchoTest's SimulcastSelector (switch on keyframes, PLI to
+ * the caller, "simulcast" events). The media path (incomingRtp) reads and rewrites the packet in
+ * place: no allocation, no JSON per packet.
  */
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
@@ -25,7 +27,9 @@ import { RtcpWalker, RtcpKind, rembBitrate } from '../../media/rtcp.ts';
 import { MjrRecorder } from '../../media/mjr.ts';
 import type { PathPolicy } from '../../media/safe-path.ts';
 import { VIDEOCALL_ERROR as E, requestName, setRequest, usernameOf } from './requests.ts';
-import { rtxTable, withoutRtx } from './relay-sdp.ts';
+import { answerForCaller, relayOffer, type RelayedOffer } from './relay-sdp.ts';
+// The EchoTest's simulcast selector serves here too (one implementation of Janus' layer switching).
+import { DEFAULT_FALLBACK_US, SimulcastSelector } from '../echotest/simulcast.ts';
 
 export { VIDEOCALL_ERROR } from './requests.ts';
 
@@ -65,6 +69,10 @@ interface CallUser {
   recorders: Recorders;
   /** Payload types not relayed (RTX of this user's offer; see relay-sdp.ts). */
   dropPt: Uint8Array;
+  /** This user's offer as relayed when it called (its simulcast, for the answer back). */
+  callOffer: RelayedOffer | undefined;
+  /** Layer selection of the peer's simulcast video, for what this user receives. */
+  sim: SimulcastSelector | null;
   slowlinkCount: number;
   dataReady: boolean;
   destroyed: boolean;
@@ -75,7 +83,7 @@ function newUser(handle: PluginHandle): CallUser {
   return {
     handle, username: undefined, peer: undefined, incall: false, hasAudio: false, hasVideo: false, hasData: false,
     audioActive: true, videoActive: true, acodec: undefined, vcodec: undefined, bitrate: 0, peerBitrate: 0, lastRemb: 0,
-    substreamTarget: 2, temporalTarget: 2, fallback: 0, e2ee: false, recorders: {}, dropPt: NO_DROP, slowlinkCount: 0, dataReady: false,
+    substreamTarget: 2, temporalTarget: 2, fallback: 0, e2ee: false, recorders: {}, dropPt: NO_DROP, callOffer: undefined, sim: null, slowlinkCount: 0, dataReady: false,
     destroyed: false, queue: Promise.resolve(),
   };
 }
@@ -220,19 +228,20 @@ export class VideoCallPlugin implements Plugin {
       return { event: 'hangup', username: user.username, reason: 'User busy' };
     }
     if (!jsep) throw new CallError(E.MISSING_SDP, 'Missing SDP');
-    let relayed: string;
+    let relayed: RelayedOffer;
     try {
-      relayed = withoutRtx(jsep.sdp);
-      user.dropPt = rtxTable(jsep.sdp);
+      relayed = relayOffer(jsep.sdp, jsep.rid_order);
     } catch (err) {
       throw new CallError(E.INVALID_SDP, `Error parsing offer: ${err instanceof Error ? err.message : String(err)}`);
     }
+    user.dropPt = relayed.dropPt;
+    user.callOffer = relayed;
     user.incall = peer.incall = true;
     user.peer = peer;
     peer.peer = user;
     this.#learnMedia(user, jsep.sdp);
     this.#push(peer, { event: 'incomingcall', username: user.username }, undefined, {
-      type: jsep.type, sdp: relayed, ...(user.e2ee ? { e2ee: true } : {}),
+      type: jsep.type, sdp: relayed.sdp, ...(user.e2ee ? { e2ee: true } : {}),
     });
     this.#notify(user, { event: 'calling' });
     return { event: 'calling' };
@@ -254,8 +263,25 @@ export class VideoCallPlugin implements Plugin {
     user.vcodec = peer.vcodec = firstCodec(answer, 'video');
     if (!user.acodec) user.hasAudio = peer.hasAudio = false;
     if (!user.vcodec) user.hasVideo = peer.hasVideo = false;
+    // The caller's simulcast: this user (the callee) receives one layer of it.
+    const layout = peer.callOffer?.simulcast;
+    const codec = user.vcodec === 'vp8' || user.vcodec === 'h264' ? user.vcodec : undefined;
+    user.sim = null;
+    if (layout && codec) {
+      const sim = new SimulcastSelector({ rids: layout.rids, ssrcs: layout.ssrcs, ridExtId: layout.ridExtId, codec });
+      sim.setTarget(user.substreamTarget);
+      sim.setTemporalTarget(user.temporalTarget);
+      sim.fallbackMs = (user.fallback || DEFAULT_FALLBACK_US) / 1000;
+      user.sim = sim;
+    }
+    let toCaller = jsep.sdp;
+    try {
+      toCaller = peer.callOffer ? answerForCaller(jsep.sdp, peer.callOffer) : jsep.sdp;
+    } catch {
+      // Parsed above already: cannot fail here; the answer goes as it came.
+    }
     this.#push(peer, { event: 'accepted', username: user.username }, undefined, {
-      type: jsep.type, sdp: jsep.sdp, ...(user.e2ee ? { e2ee: true } : {}),
+      type: jsep.type, sdp: toCaller, ...(user.e2ee ? { e2ee: true } : {}),
     });
     this.#notify(user, { event: 'accepted' });
     return { event: 'accepted' };
@@ -282,15 +308,22 @@ export class VideoCallPlugin implements Plugin {
       gw.sendRemb(user.handle, user.bitrate || NO_BITRATE_CAP);
     }
     const peer = user.peer;
-    if (req.fallback !== undefined) user.fallback = req.fallback;
-    // No layer selection here (see the header): a new target asks the sender for a keyframe.
+    const sim = user.sim;
+    if (req.fallback !== undefined) {
+      user.fallback = req.fallback;
+      if (sim) sim.fallbackMs = (req.fallback || DEFAULT_FALLBACK_US) / 1000;
+    }
+    // Layers of the peer's simulcast: already there is said at once, else the peer's sender is
+    // asked for a keyframe to switch on (as Janus).
     if (req.substream !== undefined) {
       user.substreamTarget = req.substream;
-      if (peer) gw.sendPli(peer.handle);
+      if (sim?.setTarget(req.substream)) this.#push(user, { event: 'simulcast', videocodec: user.vcodec, substream: sim.substream });
+      else if (peer) gw.sendPli(peer.handle);
     }
     if (req.temporal !== undefined) {
       user.temporalTarget = req.temporal;
-      if (peer) gw.sendPli(peer.handle);
+      if (sim?.setTemporalTarget(req.temporal) && user.vcodec === 'vp8') this.#push(user, { event: 'simulcast', videocodec: user.vcodec, temporal: sim.templayer });
+      else if (peer) gw.sendPli(peer.handle);
     }
     if (req.record !== undefined) {
       if (jsep) this.#learnMedia(user, jsep.sdp);
@@ -303,8 +336,9 @@ export class VideoCallPlugin implements Plugin {
       let sdp = jsep.sdp;
       if (jsep.type === 'offer') {
         try {
-          sdp = withoutRtx(jsep.sdp);
-          user.dropPt = rtxTable(jsep.sdp);
+          const relayed = relayOffer(jsep.sdp, jsep.rid_order);
+          sdp = relayed.sdp;
+          user.dropPt = relayed.dropPt;
         } catch (err) {
           throw new CallError(E.INVALID_SDP, `Error parsing offer: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -392,6 +426,15 @@ export class VideoCallPlugin implements Plugin {
     if (!peer || user.destroyed) return;
     if (packet.video ? !user.videoActive : !user.audioActive) return;
     if (user.dropPt[packet.buffer[1] & 0x7f] === 1) return;
+    const sim = packet.video ? peer.sim : null;
+    if (sim) {
+      // One layer of this user's simulcast reaches the peer, rewritten into one continuous stream.
+      const pass = sim.process(packet.buffer, performance.now());
+      if (sim.needPli) this.#gw.sendPli(handle);
+      if (sim.changedSubstream) this.#push(peer, { event: 'simulcast', videocodec: peer.vcodec, substream: sim.substream });
+      if (sim.changedTemporal) this.#push(peer, { event: 'simulcast', videocodec: peer.vcodec, temporal: sim.templayer });
+      if (!pass) return;
+    }
     // Recorded before relaying: the relay writes the peer leg's SSRC into the buffer.
     (packet.video ? user.recorders.video : user.recorders.audio)?.saveRtp(packet.buffer);
     this.#gw.relayRtp(peer.handle, packet);
@@ -470,7 +513,7 @@ export class VideoCallPlugin implements Plugin {
     }
     Object.assign(user, {
       hasAudio: false, hasVideo: false, hasData: false, audioActive: true, videoActive: true, acodec: undefined, vcodec: undefined,
-      bitrate: 0, peerBitrate: 0, e2ee: false, dropPt: NO_DROP, substreamTarget: 2, temporalTarget: 2, fallback: 0,
+      bitrate: 0, peerBitrate: 0, e2ee: false, dropPt: NO_DROP, callOffer: undefined, sim: null, substreamTarget: 2, temporalTarget: 2, fallback: 0,
     });
   }
 
@@ -494,6 +537,7 @@ export class VideoCallPlugin implements Plugin {
     });
     if (u.acodec) info.audio_codec = u.acodec;
     if (u.vcodec) info.video_codec = u.vcodec;
+    if (u.sim) Object.assign(info, { simulcast: true, substream: u.sim.substream, 'temporal-layer': u.sim.templayer });
     if (u.e2ee) info.e2ee = true;
     Object.assign(info, this.#recordingInfo(u));
     info.incall = u.incall;
