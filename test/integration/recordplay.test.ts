@@ -200,3 +200,37 @@ test('configure, update, Janus-style .nfo files dropped in the folder, and the e
   // The plugin keeps working after all that.
   assert.ok((await h.sync({ request: 'list' })).list.some((r: any) => r.id === 1001));
 });
+
+test('data channel text is recorded to a -data.mjr and played back on a data channel', async () => {
+  const h = await handle();
+  const peer = await offerPeer({ audio: [C.OPUS], data: true });
+  pcs.push(peer.pc);
+  const rec = await h.request({ request: 'record', id: 3003, name: 'With chat' }, { type: 'offer', sdp: peer.sdp });
+  assert.equal(rec.data.result.status, 'recording');
+  assert.match(rec.jsep.sdp, /m=application/);
+  await peer.pc.setRemoteDescription(rec.jsep);
+  await waitConnected(peer.pc, 15000);
+  await until(() => peer.channel!.readyState === 'open', 10000, 'channel');
+  for (let i = 0; i < 10; i++) {
+    peer.audio!.writeRtp(rtp(111, 10 + i, 960 * i, 0, opusPayload(i), [], false));
+    if (i % 3 === 0) peer.channel!.send(`chat line ${i}`);
+    await sleep(20);
+  }
+  await sleep(300);
+  await h.request({ request: 'stop' });
+  await h.event((d) => d.result === 'done');
+  assert.match(readFileSync(join(folder, '3003.nfo'), 'utf8'), /data = rec-3003-data\.mjr/);
+  const entry = (await h.sync({ request: 'list' })).list.find((r: any) => r.id === 3003);
+  assert.equal(entry.data, true);
+
+  const v = await handle();
+  const play = await v.request({ request: 'play', id: 3003 });
+  assert.match(play.jsep.sdp, /m=application/);
+  const viewer = await answeringPeer(play.jsep);
+  pcs.push(viewer.pc);
+  await v.request({ request: 'start' }, { type: 'answer', sdp: viewer.sdp });
+  await connected(viewer);
+  await v.event((d) => d.result === 'done', 20000);
+  assert.deepEqual(viewer.messages, ['chat line 0', 'chat line 3', 'chat line 6', 'chat line 9']);
+  assert.equal(viewer.rtp.filter((p) => p.header.payloadType === 111).length, 10);
+});
