@@ -277,3 +277,21 @@ test('a simulcasting caller: the callee gets one layer, switches with set substr
   for (let i = 1; i < got.length; i++) assert.equal((got[i].header.sequenceNumber - got[i - 1].header.sequenceNumber) & 0xffff, 1, 'continuous sequence numbers');
   await until(() => bob.unsolicited().some((d) => d.result?.event === 'simulcast' && d.result.substream === 0), 5000, 'simulcast event');
 });
+
+test('renegotiation: an offer in set reaches the peer as an update, its answer comes back as one; media keeps flowing', async () => {
+  const c = await call();
+  const re = await c.ap.pc.createOffer();
+  await c.ap.pc.setLocalDescription(re);
+  assert.equal((await c.alice.request({ request: 'set' }, { type: 'offer', sdp: c.ap.pc.localDescription!.sdp })).data.result.event, 'set');
+  const upd = await c.bob.event((d) => d.result?.event === 'update');
+  assert.equal(upd.jsep.type, 'offer');
+  await c.bp.pc.setRemoteDescription(upd.jsep);
+  const answer = await c.bp.pc.createAnswer();
+  await c.bp.pc.setLocalDescription(answer);
+  assert.equal((await c.bob.request({ request: 'set' }, { type: 'answer', sdp: c.bp.pc.localDescription!.sdp })).data.result.event, 'set');
+  const back = await c.alice.event((d) => d.result?.event === 'update');
+  assert.equal(back.jsep.type, 'answer');
+  await c.ap.pc.setRemoteDescription(back.jsep);
+  await sendPackets(c.ap, 111, 20, 0x9191, 'RENEG');
+  await until(() => received(c.bp, 111, 'RENEG').length >= 18, 8000, 'media after renegotiation');
+});
