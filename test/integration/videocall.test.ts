@@ -295,3 +295,23 @@ test('renegotiation: an offer in set reaches the peer as an update, its answer c
   await sendPackets(c.ap, 111, 20, 0x9191, 'RENEG');
   await until(() => received(c.bp, 111, 'RENEG').length >= 18, 8000, 'media after renegotiation');
 });
+
+test('a caller flooding junk RTP (random payload types, sizes, SSRCs) leaves the call working', async () => {
+  const { rtp } = await import('./echotest-common.ts');
+  const { prng } = await import('../helpers/prng.ts');
+  const r = prng(0xbadc0de);
+  const c = await call();
+  const dtls = c.ap.pc.dtlsTransports[0];
+  for (let i = 0; i < 400; i++) {
+    const payload = Buffer.alloc(Math.floor(r() * 1200));
+    for (let k = 0; k < payload.length; k++) payload[k] = Math.floor(r() * 256);
+    const p = rtp(Math.floor(r() * 128), Math.floor(r() * 65536), Math.floor(r() * 2 ** 32), Math.floor(r() * 2 ** 32), payload, [], r() < 0.5);
+    await dtls.sendRtp(p.payload, p.header).catch(() => undefined);
+    if (i % 50 === 0) await sleep(5);
+  }
+  await sendPackets(c.ap, 111, 20, 0x4242, 'AFTER-JUNK');
+  await until(() => received(c.bp, 111, 'AFTER-JUNK').length >= 18, 8000, 'good audio after the junk');
+  await sendPackets(c.bp, 96, 20, 0x4343, 'BOB-OK');
+  await until(() => received(c.ap, 96, 'BOB-OK').length >= 18, 8000, 'the other direction too');
+  assert.equal((await c.alice.request({ request: 'list' })).data.result.list.includes(`alice${c.id}`), true);
+});

@@ -25,6 +25,8 @@ import type { PortunusConfig } from '../../config/types.ts';
 import { parseSdp, type SessionDescription } from '../../core/webrtc/sdp.ts';
 import { RtcpWalker, RtcpKind, rembBitrate } from '../../media/rtcp.ts';
 import { MjrRecorder } from '../../media/mjr.ts';
+import { RtpView } from '../../media/rtp.ts';
+import { SeqTsRewriter } from '../../media/rtp-rewriter.ts';
 import type { PathPolicy } from '../../media/safe-path.ts';
 import { VIDEOCALL_ERROR as E, requestName, setRequest, usernameOf } from './requests.ts';
 import { answerForCaller, relayOffer, type RelayedOffer } from './relay-sdp.ts';
@@ -73,6 +75,13 @@ interface CallUser {
   callOffer: RelayedOffer | undefined;
   /** Layer selection of the peer's simulcast video, for what this user receives. */
   sim: SimulcastSelector | null;
+  /**
+   * What this user sends, as one continuous stream per medium on the peer's leg (as Janus'
+   * switching context): a new SSRC (a restarted sender, stray packets) continues the sequence
+   * numbers instead of jumping, which would break the peer leg's SRTP rollover count.
+   */
+  audioOut: SeqTsRewriter | null;
+  videoOut: SeqTsRewriter | null;
   slowlinkCount: number;
   dataReady: boolean;
   destroyed: boolean;
@@ -83,7 +92,7 @@ function newUser(handle: PluginHandle): CallUser {
   return {
     handle, username: undefined, peer: undefined, incall: false, hasAudio: false, hasVideo: false, hasData: false,
     audioActive: true, videoActive: true, acodec: undefined, vcodec: undefined, bitrate: 0, peerBitrate: 0, lastRemb: 0,
-    substreamTarget: 2, temporalTarget: 2, fallback: 0, e2ee: false, recorders: {}, dropPt: NO_DROP, callOffer: undefined, sim: null, slowlinkCount: 0, dataReady: false,
+    substreamTarget: 2, temporalTarget: 2, fallback: 0, e2ee: false, recorders: {}, dropPt: NO_DROP, callOffer: undefined, sim: null, audioOut: null, videoOut: null, slowlinkCount: 0, dataReady: false,
     destroyed: false, queue: Promise.resolve(),
   };
 }
@@ -117,6 +126,7 @@ export class VideoCallPlugin implements Plugin {
   readonly #users = new Set<CallUser>();
   readonly #usernames = new Map<string, CallUser>();
   readonly #walker = new RtcpWalker();
+  readonly #view = new RtpView();
 
   init(gateway: GatewayFacade, config: Record<string, unknown>, global: PortunusConfig): void {
     this.#gw = gateway;
@@ -434,6 +444,15 @@ export class VideoCallPlugin implements Plugin {
       if (sim.changedSubstream) this.#push(peer, { event: 'simulcast', videocodec: peer.vcodec, substream: sim.substream });
       if (sim.changedTemporal) this.#push(peer, { event: 'simulcast', videocodec: peer.vcodec, temporal: sim.templayer });
       if (!pass) return;
+    } else {
+      if (!this.#view.wrap(packet.buffer)) return;
+      let out = packet.video ? user.videoOut : user.audioOut;
+      if (!out) {
+        out = new SeqTsRewriter({ ssrc: 0, clockRate: packet.video ? 90000 : user.acodec === 'opus' || user.acodec === undefined ? 48000 : 8000 });
+        if (packet.video) user.videoOut = out;
+        else user.audioOut = out;
+      }
+      out.rewrite(this.#view, performance.now());
     }
     // Recorded before relaying: the relay writes the peer leg's SSRC into the buffer.
     (packet.video ? user.recorders.video : user.recorders.audio)?.saveRtp(packet.buffer);
@@ -513,7 +532,7 @@ export class VideoCallPlugin implements Plugin {
     }
     Object.assign(user, {
       hasAudio: false, hasVideo: false, hasData: false, audioActive: true, videoActive: true, acodec: undefined, vcodec: undefined,
-      bitrate: 0, peerBitrate: 0, e2ee: false, dropPt: NO_DROP, callOffer: undefined, sim: null, substreamTarget: 2, temporalTarget: 2, fallback: 0,
+      bitrate: 0, peerBitrate: 0, e2ee: false, dropPt: NO_DROP, callOffer: undefined, sim: null, audioOut: null, videoOut: null, substreamTarget: 2, temporalTarget: 2, fallback: 0,
     });
   }
 
