@@ -234,3 +234,25 @@ test('data channel text is recorded to a -data.mjr and played back on a data cha
   assert.deepEqual(viewer.messages, ['chat line 0', 'chat line 3', 'chat line 6', 'chat line 9']);
   assert.equal(viewer.rtp.filter((p) => p.header.payloadType === 111).length, 10);
 });
+
+test('a recorder that vanishes mid-recording still leaves a complete, listed recording', async () => {
+  const h = await handle();
+  const peer = await offerPeer({ audio: [C.OPUS] });
+  pcs.push(peer.pc);
+  const rec = await h.request({ request: 'record', id: 4004, name: 'Cut short' }, { type: 'offer', sdp: peer.sdp });
+  await peer.pc.setRemoteDescription(rec.jsep);
+  await waitConnected(peer.pc, 15000);
+  await h.client.waitFor((m) => m.janus === 'webrtcup' && m.sender === h.handleId, 10000);
+  for (let i = 0; i < 15; i++) {
+    peer.audio!.writeRtp(rtp(111, 10 + i, 960 * i, 0, opusPayload(i), [], false));
+    await sleep(10);
+  }
+  await sleep(200);
+  await h.client.destroy(h.sessionId);
+  await peer.pc.close();
+  await until(() => existsSync(join(folder, '4004.nfo')), 8000, '.nfo of the vanished recorder');
+  const other = await handle();
+  const entry = (await other.sync({ request: 'list' })).list.find((r: any) => r.id === 4004);
+  assert.equal(entry?.name, 'Cut short');
+  assert.equal((await readMjr(join(folder, 'rec-4004-audio.mjr'))).frames.length, 15);
+});
