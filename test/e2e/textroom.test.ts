@@ -4,45 +4,21 @@
  * join room 1234 (from the plugin configuration), see each other join, exchange public messages and
  * a whisper, receive an announcement sent over the Janus API, and see the other leave.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../src/server.ts';
-import { silentLogger } from '../../src/core/log.ts';
-import { transportConfig } from '../helpers/transport.ts';
-import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { demoPair } from './demo-pair.ts';
 import { JanusWsClient, newTransaction } from '../helpers/janus-client.ts';
 
-let server: RunningServer;
-const browsers: TestBrowser[] = [];
-let url = '';
-
-before(async () => {
-  server = await startServer(transportConfig((c) => {
-    c.http.demos = true;
-    c.nat.ice_enforce_list = 'lo';
-    c.pluginConfigs['janus.plugin.textroom'] = { general: {}, 'room-1234': { description: 'Demo Room', secret: 'adminpwd' } };
-  }), { logger: silentLogger() });
-  url = `http://127.0.0.1:${server.ports.http}/textroom.html?transport=ws&ws=${server.ports.ws}`;
-  browsers.push(await launchBrowser({ viewport: { width: 1000, height: 800 } }), await launchBrowser({ viewport: { width: 1000, height: 800 } }));
+const pair = demoPair('textroom.html', (c) => {
+  c.pluginConfigs['janus.plugin.textroom'] = { general: {}, 'room-1234': { description: 'Demo Room', secret: 'adminpwd' } };
 });
-
-after(async () => {
-  for (const b of browsers) await b.close();
-  await server?.close();
-});
-
-function logs(): string {
-  return browsers.map((b, i) => `--- browser ${i} ---\n${b.logs.slice(-20).join('\n')}`).join('\n');
-}
 
 async function joined(page: Page, name: string): Promise<void> {
-  await page.goto(url);
+  await page.goto(pair.url);
   await page.fill('#username', name);
   await page.press('#username', 'Enter');
-  await page.waitForSelector('#status[data-state="joined"]', { timeout: 20_000 }).catch(async (err) => {
-    throw new Error(`status ${await page.textContent('#status')}, error "${await page.textContent('#error')}": ${err}\n${logs()}`);
-  });
+  await page.waitForSelector('#status[data-state="joined"]', { timeout: 20_000 }).catch(pair.failWith(page));
 }
 
 function messageSeen(page: Page, kind: string, text: string): Promise<unknown> {
@@ -54,7 +30,7 @@ function messageSeen(page: Page, kind: string, text: string): Promise<unknown> {
 }
 
 test('two browsers chat in a text room over data channels', async () => {
-  const [alice, bob] = [browsers[0].page, browsers[1].page];
+  const [alice, bob] = pair.pages;
   await joined(alice, 'alice');
   await joined(bob, 'bob');
   await alice.waitForSelector('#participants li[data-username="bob"]', { timeout: 10_000 });
@@ -76,7 +52,7 @@ test('two browsers chat in a text room over data channels', async () => {
   await messageSeen(alice, 'whisper', 'bob: just for you');
 
   // An announcement over the Janus API reaches both pages.
-  const admin = await JanusWsClient.connect(`ws://127.0.0.1:${server.ports.ws}`);
+  const admin = await JanusWsClient.connect(`ws://127.0.0.1:${pair.server.ports.ws}`);
   const sid = await admin.createSession();
   const hid = await admin.attach(sid, 'janus.plugin.textroom');
   const reply = await admin.request({ janus: 'message', session_id: sid, handle_id: hid, transaction: newTransaction(), body: { request: 'announcement', room: 1234, secret: 'adminpwd', text: 'Closing soon' } });

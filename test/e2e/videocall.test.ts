@@ -5,40 +5,15 @@
  * (getStats inbound bytes grow, the remote video decodes), chat over the data channel both ways,
  * and a hangup from the callee ends the call on both pages.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../src/server.ts';
-import { silentLogger } from '../../src/core/log.ts';
-import { transportConfig } from '../helpers/transport.ts';
-import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { demoPair } from './demo-pair.ts';
 
-let server: RunningServer;
-const browsers: TestBrowser[] = [];
-let url = '';
-
-before(async () => {
-  server = await startServer(transportConfig((c) => {
-    c.http.demos = true;
-    c.nat.ice_enforce_list = 'lo';
-  }), { logger: silentLogger() });
-  url = `http://127.0.0.1:${server.ports.http}/videocall.html?transport=ws&ws=${server.ports.ws}`;
-  browsers.push(await launchBrowser({ viewport: { width: 1000, height: 800 } }), await launchBrowser({ viewport: { width: 1000, height: 800 } }));
-});
-
-after(async () => {
-  for (const b of browsers) await b.close();
-  await server?.close();
-});
-
-function logs(): string {
-  return browsers.map((b, i) => `--- browser ${i} ---\n${b.logs.slice(-20).join('\n')}`).join('\n');
-}
+const pair = demoPair('videocall.html');
 
 async function state(page: Page, want: string, timeout = 15_000): Promise<void> {
-  await page.waitForSelector(`#status[data-state="${want}"]`, { timeout }).catch(async (err) => {
-    throw new Error(`status ${await page.textContent('#status')}, error "${await page.textContent('#error')}": ${err}\n${logs()}`);
-  });
+  await page.waitForSelector(`#status[data-state="${want}"]`, { timeout }).catch(pair.failWith(page));
 }
 
 function stat(page: Page, name: string): Promise<number> {
@@ -52,9 +27,9 @@ async function growing(page: Page, name: string): Promise<void> {
 }
 
 test('two browsers call each other: media both ways, chat, hangup', async () => {
-  const [alice, bob] = [browsers[0].page, browsers[1].page];
-  await alice.goto(url);
-  await bob.goto(url);
+  const [alice, bob] = pair.pages;
+  await alice.goto(pair.url);
+  await bob.goto(pair.url);
   await alice.fill('#username', 'alice');
   await alice.press('#username', 'Enter');
   await bob.fill('#username', 'bob');
