@@ -276,6 +276,12 @@ test('a simulcasting caller: the callee gets one layer, switches with set substr
   assert.equal(new Set(got.map((p) => p.header.ssrc)).size, 1, 'one SSRC across the switch');
   for (let i = 1; i < got.length; i++) assert.equal((got[i].header.sequenceNumber - got[i - 1].header.sequenceNumber) & 0xffff, 1, 'continuous sequence numbers');
   await until(() => bob.unsolicited().some((d) => d.result?.event === 'simulcast' && d.result.substream === 0), 5000, 'simulcast event');
+  // set bitrate caps alice's own sender with a REMB.
+  const rembs = () => ap.rtcp.map((p) => (p as unknown as { feedback?: { bitrate?: bigint | number } }).feedback?.bitrate).filter((b) => b !== undefined).map(Number);
+  const before = rembs().length;
+  await alice.request({ request: 'set', bitrate: 300000 });
+  await until(() => rembs().length > before, 5000, 'REMB to the caller');
+  assert.ok(Math.abs(rembs()[before] - 300000) / 300000 < 0.01, `REMB ${rembs()[before]}`);
 });
 
 test('renegotiation: an offer in set reaches the peer as an update, its answer comes back as one; media keeps flowing', async () => {
