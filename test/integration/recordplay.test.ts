@@ -256,3 +256,32 @@ test('a recorder that vanishes mid-recording still leaves a complete, listed rec
   assert.equal(entry?.name, 'Cut short');
   assert.equal((await readMjr(join(folder, 'rec-4004-audio.mjr'))).frames.length, 15);
 });
+
+test('record with update: a renegotiation of a running recorder is answered again, recording goes on', async () => {
+  const h = await handle();
+  const peer = await offerPeer({ audio: [C.OPUS] });
+  pcs.push(peer.pc);
+  const rec = await h.request({ request: 'record', id: 5005, name: 'Renegotiated' }, { type: 'offer', sdp: peer.sdp });
+  await peer.pc.setRemoteDescription(rec.jsep);
+  await waitConnected(peer.pc, 15000);
+  await h.client.waitFor((m) => m.janus === 'webrtcup' && m.sender === h.handleId, 10000);
+  for (let i = 0; i < 10; i++) peer.audio!.writeRtp(rtp(111, 10 + i, 960 * i, 0, opusPayload(i), [], false));
+  const again = await peer.pc.createOffer();
+  await peer.pc.setLocalDescription(again);
+  const upd = await h.request({ request: 'record', name: 'Renegotiated', update: true }, { type: 'offer', sdp: peer.pc.localDescription!.sdp });
+  assert.deepEqual(upd.data, { recordplay: 'event', result: { status: 'recording', id: 5005 } });
+  assert.equal(upd.jsep.type, 'answer');
+  await peer.pc.setRemoteDescription(upd.jsep);
+  for (let i = 10; i < 20; i++) {
+    peer.audio!.writeRtp(rtp(111, 10 + i, 960 * i, 0, opusPayload(i), [], false));
+    await sleep(10);
+  }
+  await sleep(300);
+  await h.request({ request: 'stop' });
+  await h.event((d) => d.result === 'done');
+  assert.equal((await readMjr(join(folder, 'rec-5005-audio.mjr'))).frames.length, 20);
+  const p2 = await offerPeer({ audio: [C.OPUS] });
+  pcs.push(p2.pc);
+  const notRec = await (await handle()).request({ request: 'record', name: 'x', update: true }, { type: 'offer', sdp: p2.sdp });
+  assert.deepEqual(notRec.data, { recordplay: 'event', error_code: 418, error: "Not a recording session, can't update" });
+});

@@ -240,6 +240,7 @@ export class RecordPlayPlugin implements Plugin {
     } catch (err) {
       throw new RecordPlayError(E.INVALID_SDP, `Error parsing offer: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (body.update === true || jsep.update === true) return this.#recordUpdate(s, offer);
     if (s.recording || s.frames) throw new RecordPlayError(E.INVALID_STATE, 'Already in a recording or playout session');
     let id = body.id as number | undefined;
     if (id && this.#recordings.has(id)) throw new RecordPlayError(E.RECORDING_EXISTS, `Recording ${id} already exists`);
@@ -301,6 +302,16 @@ export class RecordPlayPlugin implements Plugin {
     answer.sessionName = `Recording ${id}`;
     this.#notify(s, { event: 'recording', id, audio: s.arc !== undefined, video: s.vrc !== undefined, data: s.drc !== undefined });
     return { result: { status: 'recording', id }, jsep: { type: 'answer', sdp: writeSdp(answer) } };
+  }
+
+  /** A renegotiation (ICE restart) of a running recorder: answered again with the same codecs. */
+  #recordUpdate(s: Session, offer: SessionDescription): { result: Json; jsep: Jsep } {
+    const rec = s.recording;
+    if (!s.recorder || !rec) throw new RecordPlayError(E.INVALID_STATE, "Not a recording session, can't update");
+    const answer = answerFor(offer, { audioCodecs: rec.acodec ? [rec.acodec] : [], videoCodecs: rec.vcodec ? [rec.vcodec] : [] });
+    for (const m of answer.media) if ((m.kind === 'audio' || m.kind === 'video') && m.port !== 0) m.direction = 'recvonly';
+    answer.sessionName = `Recording ${rec.id}`;
+    return { result: { status: 'recording', id: rec.id }, jsep: { type: 'answer', sdp: writeSdp(answer) } };
   }
 
   async #play(s: Session, body: Json, jsep: Jsep | undefined): Promise<{ result: Json; jsep: Jsep }> {
