@@ -5,7 +5,8 @@
  *
  * - synchronous: `list` (finished recordings), `update` (rescan the folder), `configure`
  *   (video-bitrate-max / video-keyframe-interval for recorders: REMB and periodic PLI);
- * - asynchronous: `record` (JSEP offer; answered recvonly with {status:"recording", id}), `play`
+ * - asynchronous: `record` (JSEP offer; answered recvonly with {status:"recording", id}; with
+ *   `update` a running recorder's renegotiation), `play`
  *   (our offer, {status:"preparing", id}), `start` (the viewer's answer, {status:"playing"}),
  *   `stop` ({status:"stopped", id}, PeerConnection closed), `pause`/`resume`;
  * - {result:"done"} when a PeerConnection goes; the .nfo is written then and the recording becomes
