@@ -90,6 +90,8 @@ export class PeerEndpoint {
   /** DTLS records that arrived before the DTLS transport was started (PITFALLS: werift drops them). */
   #earlyDtls: Buffer[] = [];
   readonly #channels = new Map<string, RTCDataChannel>();
+  /** Messages waiting for a channel we opened to become open. */
+  #heldSends = 0;
   readonly stats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0, directSends: 0, earlyDtlsReplayed: 0 };
   /** Datagrams refused before werift saw them (transport-guard.ts). */
   readonly guardStats: GuardStats = { stunRejected: 0, unknownSource: 0, dtlsRejected: 0 };
@@ -340,12 +342,23 @@ export class PeerEndpoint {
       if (label === '' && channel) {
         // An unnamed send goes on the first channel.
       } else {
+        // The constructor sends the DCEP open itself (RFC 8832 s5.1): no dataChannelOpen() on top.
         channel = new RTCDataChannel(sctp, new RTCDataChannelParameters({ label, ordered: true }));
-        sctp.dataChannelOpen(channel);
         this.#adoptChannel(channel);
       }
     }
     try {
+      if (channel.readyState === 'connecting') {
+        // A channel we just opened: werift drops what is sent before the peer's DCEP ACK, so hold it.
+        const held = channel;
+        if (this.#heldSends >= 256) return false;
+        this.#heldSends++;
+        held.stateChange.once((st) => {
+          this.#heldSends--;
+          if (st === 'open') held.send(data);
+        });
+        return true;
+      }
       channel.send(data);
       return true;
     } catch (err) {

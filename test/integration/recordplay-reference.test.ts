@@ -1,0 +1,109 @@
+/**
+ * A recording made by the real Janus 1.1.2 (through test/helpers/reference-janus.ts) plays on
+ * Portunus: a werift peer's Opus and VP8 are recorded by Janus into our recordings folder, a .nfo
+ * indexes them, `update` finds them, and a werift viewer receives every recorded packet, payload
+ * bytes intact. Also: the same answers from both for a handful of bad Record&Play requests.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer } from '../../src/server.ts';
+import { silentLogger } from '../../src/core/log.ts';
+import { transportConfig } from '../helpers/transport.ts';
+import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
+import { waitConnected } from '../helpers/werift-peer.ts';
+import { PluginHandleClient, answeringPeer, connected, sleep } from './videocall-common.ts';
+import { C, offerPeer, opusPayload, rtp, vp8Payload } from './echotest-common.ts';
+
+const RP = 'janus.plugin.recordplay';
+const folder = mkdtempSync(join(tmpdir(), 'portunus-recordplay-ref-'));
+let reference: ReferenceJanus;
+let portunus: RunningServer;
+const closers: Array<() => Promise<unknown>> = [];
+
+before(async () => {
+  reference = await startReferenceJanus();
+  portunus = await startServer(transportConfig((c) => {
+    c.pluginConfigs[RP] = { general: { path: folder } };
+  }), { logger: silentLogger() });
+});
+
+after(async () => {
+  for (const c of closers.reverse()) await c().catch(() => undefined);
+  await portunus?.close();
+  await reference?.stop();
+  rmSync(folder, { recursive: true, force: true });
+});
+
+const N = 40;
+
+test('a recording made by Janus 1.1.2 plays back on Portunus with every packet', async () => {
+  // Debian's janus.jcfg protects /usr, so Janus' own Record&Play cannot write to its default
+  // /usr/share/janus/recordings: the MJR files are made by Janus' EchoTest recorder (same record.c)
+  // into our folder instead, and indexed with a .nfo by hand, as Janus' documentation describes.
+  const id = 900_000 + Math.floor(Math.random() * 99_999);
+  const janus = await PluginHandleClient.attach(reference.wsUrl, 'janus.plugin.echotest');
+  closers.push(() => janus.close());
+  const peer = await offerPeer({ audio: [C.OPUS], video: [C.VP8] });
+  closers.push(() => peer.pc.close());
+  const up = await janus.request({ audio: true, video: true }, { type: 'offer', sdp: peer.sdp });
+  assert.deepEqual(up.data, { echotest: 'event', result: 'ok' });
+  await peer.pc.setRemoteDescription(up.jsep);
+  await waitConnected(peer.pc, 20000);
+  await janus.client.waitFor((m) => m.janus === 'webrtcup' && m.sender === janus.handleId, 10000);
+  const base = join(folder, `janus-${id}`);
+  assert.deepEqual((await janus.request({ record: true, filename: base })).data, { echotest: 'event', result: 'ok' });
+  const audio: string[] = [];
+  const video: string[] = [];
+  for (let i = 0; i < N; i++) {
+    const a = opusPayload(i);
+    const v = vp8Payload({ keyframe: i % 10 === 0, pictureId: i, tag: Buffer.from(`janus-${i}`) });
+    audio.push(a.toString('hex'));
+    video.push(v.toString('hex'));
+    peer.audio!.writeRtp(rtp(111, 500 + i, 960 * i, 0, a, [], false));
+    peer.video!.writeRtp(rtp(96, 700 + i, 3000 * i, 0, v));
+    await sleep(10);
+  }
+  await sleep(500);
+  assert.deepEqual((await janus.request({ record: false })).data, { echotest: 'event', result: 'ok' });
+  await sleep(300);
+  assert.ok(existsSync(`${base}-audio.mjr`) && existsSync(`${base}-video.mjr`), 'Janus wrote the MJR files');
+  writeFileSync(join(folder, `${id}.nfo`), `[${id}]\nname = Made by Janus\ndate = 2026-01-01 00:00:00\naudio = janus-${id}-audio.mjr\nvideo = janus-${id}-video.mjr\n`);
+
+  const h = await PluginHandleClient.attach(`ws://127.0.0.1:${portunus.ports.ws}`, RP);
+  closers.push(() => h.close());
+  assert.deepEqual(await h.sync({ request: 'update' }), { recordplay: 'ok' });
+  const entry = (await h.sync({ request: 'list' })).list.find((r: any) => r.id === id);
+  assert.equal(entry.name, 'Made by Janus');
+  assert.equal(entry.audio_codec, 'opus');
+  assert.equal(entry.video_codec, 'vp8');
+  const play = await h.request({ request: 'play', id });
+  assert.equal(play.data.result.status, 'preparing');
+  const viewer = await answeringPeer(play.jsep);
+  closers.push(() => viewer.pc.close());
+  await h.request({ request: 'start' }, { type: 'answer', sdp: viewer.sdp });
+  await connected(viewer);
+  await h.event((d) => d.result === 'done', 20000);
+  const gotAudio = viewer.rtp.filter((p) => p.header.payloadType === 111).map((p) => p.payload.toString('hex'));
+  const gotVideo = viewer.rtp.filter((p) => p.header.payloadType === 100).map((p) => p.payload.toString('hex'));
+  assert.deepEqual(gotAudio, audio);
+  assert.deepEqual(gotVideo, video);
+});
+
+test('bad Record&Play requests get the same answers from Janus and Portunus', async () => {
+  const janus = await PluginHandleClient.attach(reference.wsUrl, RP);
+  const ours = await PluginHandleClient.attach(`ws://127.0.0.1:${portunus.ports.ws}`, RP);
+  closers.push(() => janus.close(), () => ours.close());
+  const syncBodies = [{}, { request: 5 }, { request: 'dance' }, { request: 'configure', 'video-bitrate-max': 'x' }, { request: 'configure', 'video-keyframe-interval': -3 }];
+  for (const body of syncBodies) {
+    const [a, b] = [await janus.send(body), await ours.send(body)];
+    assert.deepEqual(b.plugindata?.data, a.plugindata?.data, JSON.stringify(body));
+  }
+  const asyncBodies = [{ request: 'record', name: 'x' }, { request: 'play' }, { request: 'play', id: 'x' }, { request: 'play', id: 123456789 }, { request: 'start' }];
+  for (const body of asyncBodies) {
+    const [a, b] = [await janus.request(body), await ours.request(body)];
+    assert.deepEqual(b.data, a.data, JSON.stringify(body));
+  }
+});

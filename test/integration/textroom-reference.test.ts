@@ -1,0 +1,110 @@
+/**
+ * TextRoom over data channels, Portunus side by side with the real Janus 1.1.2: a werift peer on
+ * each does setup/ack, then the same sequence of data-channel requests (join, messages, whispers,
+ * errors, leave); the answers and the events the peer receives must be the same, dates aside.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RTCDataChannel, RTCPeerConnection } from 'werift';
+import { startServer, type RunningServer } from '../../src/server.ts';
+import { silentLogger } from '../../src/core/log.ts';
+import { transportConfig } from '../helpers/transport.ts';
+import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
+import { loopbackPeer, noStun, waitConnected, waitGathered } from '../helpers/werift-peer.ts';
+import { PluginHandleClient, until, sleep } from './videocall-common.ts';
+
+let reference: ReferenceJanus;
+let portunus: RunningServer;
+const closers: Array<() => Promise<unknown>> = [];
+
+before(async () => {
+  reference = await startReferenceJanus();
+  // Room 1234 as in Debian's stock janus.plugin.textroom.jcfg, which the reference Janus runs with.
+  portunus = await startServer(transportConfig((c) => {
+    c.pluginConfigs['janus.plugin.textroom'] = { general: {}, 'room-1234': { description: 'Demo Room', secret: 'adminpwd' } };
+  }), { logger: silentLogger() });
+});
+
+after(async () => {
+  for (const c of closers.reverse()) await c().catch(() => undefined);
+  await portunus?.close();
+  await reference?.stop();
+});
+
+interface Chat {
+  pc: RTCPeerConnection;
+  channel: RTCDataChannel;
+  received: any[];
+}
+
+async function chat(wsUrl: string): Promise<Chat> {
+  const h = await PluginHandleClient.attach(wsUrl, 'janus.plugin.textroom');
+  closers.push(() => h.close());
+  const setup = await h.request({ request: 'setup' });
+  const pc = loopbackPeer();
+  closers.push(() => pc.close());
+  await pc.setRemoteDescription(setup.jsep);
+  const channel = pc.createDataChannel('JanusDataChannel');
+  const received: any[] = [];
+  channel.onMessage.subscribe((m) => received.push(JSON.parse(m.toString())));
+  const answer = await pc.createAnswer();
+  noStun(pc);
+  await pc.setLocalDescription(answer);
+  await waitGathered(pc);
+  assert.deepEqual((await h.request({ request: 'ack' }, { type: 'answer', sdp: pc.localDescription!.sdp })).data, { textroom: 'event', result: 'ok' });
+  await waitConnected(pc, 20000).catch((err) => { throw new Error(`${wsUrl}: ${String(err)}\n${setup.jsep.sdp}`); });
+  await until(() => channel.readyState === 'open', 10000, 'channel open');
+  return { pc, channel, received };
+}
+
+/** Dates differ between the runs: keep only their shape. */
+function normal(v: any): any {
+  return JSON.parse(JSON.stringify(v), (k, x) => {
+    if (k === 'date' && typeof x === 'string') return x.replace(/\d/g, '9').replace(/[+-]\d{4}$/, '+9999');
+    // Janus lists participants in hash-table order: compare them as sets.
+    if (k === 'participants' && Array.isArray(x)) return [...x].sort((a, b) => String(a.username).localeCompare(String(b.username)));
+    return x;
+  });
+}
+
+test('the same data-channel answers and events from Janus and Portunus', async () => {
+  const tag = `p${Date.now() % 100000}`;
+  const runs: any[][] = [];
+  for (const url of [reference.wsUrl, `ws://127.0.0.1:${portunus.ports.ws}`]) {
+    const a = await chat(url);
+    const b = await chat(url);
+    const steps: Array<[Chat, Record<string, unknown>]> = [
+      [a, { textroom: 'join', room: 1234, username: `${tag}-a`, display: 'A' }],
+      [b, { textroom: 'join', room: 1234, username: `${tag}-b` }],
+      [b, { textroom: 'join', room: 1234, username: `${tag}-b` }],
+      [a, { textroom: 'join', room: 4242, username: 'x' }],
+      [a, { textroom: 'join', room: 1234 }],
+      [a, { textroom: 'message', room: 1234, text: 'hello' }],
+      [b, { textroom: 'message', room: 1234, text: 'psst', to: `${tag}-a` }],
+      [b, { textroom: 'message', room: 1234, text: 'psst', tos: [`${tag}-a`, 'nobody'] }],
+      [b, { textroom: 'message', room: 1234, text: 'x', to: 'a', tos: ['b'] }],
+      [b, { textroom: 'message', room: 1234, text: 5 }],
+      [b, { textroom: 'message', room: 999, text: 'x' }],
+      [a, { textroom: 'listparticipants', room: 1234 }],
+      [a, { textroom: 'announcement', room: 1234, text: 'no secret' }],
+      [a, { textroom: 'kick', room: 1234, secret: 'wrong', username: `${tag}-b` }],
+      [a, { textroom: 'dance' }],
+      [b, { textroom: 'leave', room: 1234 }],
+      [b, { textroom: 'leave', room: 1234 }],
+      [a, { textroom: 'leave', room: 1234 }],
+    ];
+    let i = 0;
+    for (const [who, req] of steps) {
+      const transaction = `t${i++}`;
+      who.channel.send(JSON.stringify({ ...req, transaction }));
+      await until(() => who.received.some((m) => m.transaction === transaction), 8000, `answer to ${JSON.stringify(req)}`);
+      await sleep(100);
+    }
+    await sleep(300);
+    // Usernames carry the run's tag: the same on both sides.
+    runs.push([a.received.map(normal), b.received.map(normal)]);
+  }
+  const [janus, ours] = runs;
+  assert.deepEqual(ours[0], janus[0], `first peer:\nportunus ${JSON.stringify(ours[0])}\njanus ${JSON.stringify(janus[0])}`);
+  assert.deepEqual(ours[1], janus[1], `second peer:\nportunus ${JSON.stringify(ours[1])}\njanus ${JSON.stringify(janus[1])}`);
+});
