@@ -16,6 +16,7 @@ import { HandleMedia } from './webrtc/handle-media.ts';
 import { EndpointError, type EndpointSettings } from './webrtc/peer-endpoint.ts';
 import { parseNatMapping, parsePortRange, selectHostAddresses } from './webrtc/candidate-policy.ts';
 import { SdpError } from './webrtc/sdp.ts';
+import { applyDtlsSpeedups, cacheFingerprints } from './webrtc/dtls-speedups.ts';
 import { writePli, writeRemb } from '../media/rtcp-build.ts';
 
 export interface MediaCoreHost {
@@ -84,6 +85,9 @@ export class MediaCore {
     } else {
       this.#certificate = await RTCDtlsTransport.SetupCertificate();
     }
+    // node:crypto for the handshake's X25519 and signatures, our certificate parsed once (set-up CPU).
+    applyDtlsSpeedups();
+    cacheFingerprints(this.#certificate);
     if (this.settings.hostAddresses.length === 0) {
       this.#host.log.warn('no local address passes ice_enforce_list/ice_ignore_list: PeerConnections will fail');
     }

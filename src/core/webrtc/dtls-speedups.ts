@@ -1,0 +1,153 @@
+/**
+ * Native crypto for werift's DTLS handshake (werift 0.24.4 is pinned), applied once at start-up by
+ * the media core. Profiling bench/echo showed most of a peer's set-up CPU in JavaScript crypto that
+ * node:crypto (OpenSSL) does in a fraction of the time:
+ *  - X25519 (RFC 7748) key generation and ECDH from tweetnacl, about 4 ms per handshake: werift
+ *    calls `nacl.box.keyPair()` and `nacl.scalarMult()` on the tweetnacl module it imports; both are
+ *    replaced on that same module object by node:crypto X25519, with identical inputs and outputs
+ *    (32-byte little-endian u-coordinates and scalars, clamping done by the primitive);
+ *  - CertificateVerify / ServerKeyExchange signing, which re-encoded the private key to PEM and had
+ *    OpenSSL parse it again on every handshake: the key is imported once as a KeyObject;
+ *  - parsing our own certificate and key (ASN.1 in JavaScript) for every DTLS socket: done once per
+ *    certificate, and its fingerprint computed once.
+ * Each replacement keeps werift's behaviour; anything it does not recognise goes to the original.
+ */
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { CipherContext, type RTCCertificate, type RTCDtlsFingerprint } from 'werift';
+
+/** DER prefixes of an X25519 key (RFC 8410 s4 SubjectPublicKeyInfo, s7 OneAsymmetricKey). */
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+interface NaclLike {
+  scalarMult: (n: Uint8Array, p: Uint8Array) => Uint8Array;
+  box: { keyPair: () => { publicKey: Uint8Array; secretKey: Uint8Array } };
+}
+
+/** What werift's CipherContext holds of our own key (a @fidm/x509 PrivateKey). */
+interface FidmPrivateKey {
+  toPEM(): string;
+  sign(data: Buffer, hash: string): Buffer;
+}
+interface CipherContextParts {
+  localCert?: Buffer;
+  localPrivateKey?: FidmPrivateKey;
+  signatureHashAlgorithm?: unknown;
+  parseX509(certPem: string, keyPem: string, signatureHash: unknown): void;
+  signatureData(data: Buffer, hash: string): Buffer;
+  generateKeySignature(hash: string): Buffer;
+}
+
+/** X25519 key pair through OpenSSL: the raw 32-byte public and secret keys, in their own buffers. */
+export function x25519KeyPair(): { publicKey: Uint8Array; secretKey: Uint8Array } {
+  const { publicKey, privateKey } = generateKeyPairSync('x25519');
+  const pub = publicKey.export({ format: 'der', type: 'spki' });
+  const sec = privateKey.export({ format: 'der', type: 'pkcs8' });
+  // Copies, so `.buffer` is exactly 32 bytes (werift does Buffer.from(key.buffer)).
+  return { publicKey: new Uint8Array(pub.subarray(pub.length - 32)), secretKey: new Uint8Array(sec.subarray(sec.length - 32)) };
+}
+
+/**
+ * X25519(n, p) (RFC 7748 s5) through OpenSSL. Throws when the result is all zeros (a low-order
+ * public key, RFC 7748 s6.1), where tweetnacl would return the zeros.
+ */
+export function x25519(n: Uint8Array, p: Uint8Array): Uint8Array {
+  if (n.length !== 32 || p.length !== 32) throw new RangeError('X25519 needs 32-byte keys');
+  const privateKey = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, n]), format: 'der', type: 'pkcs8' });
+  const publicKey = createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, p]), format: 'der', type: 'spki' });
+  return new Uint8Array(diffieHellman({ privateKey, publicKey }));
+}
+
+/** The tweetnacl module werift imports (the same instance: resolved from werift's own location). */
+function weriftNacl(): NaclLike | undefined {
+  try {
+    const req = createRequire(createRequire(import.meta.url).resolve('werift'));
+    return req('tweetnacl') as NaclLike;
+  } catch {
+    return undefined;
+  }
+}
+
+let applied = false;
+
+/** Install the replacements (idempotent). Returns what was patched, for the log and the tests. */
+export function applyDtlsSpeedups(): { x25519: boolean; signing: boolean; certificateParse: boolean } {
+  const result = { x25519: false, signing: false, certificateParse: false };
+  if (applied) return { x25519: true, signing: true, certificateParse: true };
+  applied = true;
+
+  const nacl = weriftNacl();
+  if (nacl && typeof nacl.scalarMult === 'function' && typeof nacl.box?.keyPair === 'function') {
+    nacl.box.keyPair = x25519KeyPair;
+    nacl.scalarMult = x25519;
+    result.x25519 = true;
+  }
+
+  const proto = (CipherContext as unknown as { prototype: CipherContextParts }).prototype;
+  if (typeof proto.parseX509 === 'function') {
+    const parse = proto.parseX509;
+    // certPem + keyPem -> what parseX509 sets; the objects are only read afterwards.
+    const parsed = new Map<string, { localCert: Buffer | undefined; localPrivateKey: FidmPrivateKey | undefined }>();
+    proto.parseX509 = function (this: CipherContextParts, certPem: string, keyPem: string, signatureHash: unknown) {
+      const key = `${certPem}\n${keyPem}`;
+      const hit = parsed.get(key);
+      if (hit) {
+        this.localCert = hit.localCert;
+        this.localPrivateKey = hit.localPrivateKey;
+        this.signatureHashAlgorithm = signatureHash;
+        return;
+      }
+      parse.call(this, certPem, keyPem, signatureHash);
+      if (parsed.size < 8) parsed.set(key, { localCert: this.localCert, localPrivateKey: this.localPrivateKey });
+    };
+    result.certificateParse = true;
+  }
+
+  if (typeof proto.signatureData === 'function' && typeof proto.generateKeySignature === 'function') {
+    const keys = new WeakMap<FidmPrivateKey, KeyObject | null>();
+    const keyObject = (k: FidmPrivateKey | undefined): KeyObject | null => {
+      if (!k) return null;
+      let o = keys.get(k);
+      if (o === undefined) {
+        try {
+          const imported = createPrivateKey(k.toPEM());
+          // ECDSA and RSA PKCS#1 v1.5 are what createSign(hash).sign(pem) did; others keep werift's path.
+          o = imported.asymmetricKeyType === 'ec' || imported.asymmetricKeyType === 'rsa' ? imported : null;
+        } catch {
+          o = null;
+        }
+        keys.set(k, o);
+      }
+      return o;
+    };
+    const signData = proto.signatureData;
+    proto.signatureData = function (this: CipherContextParts, data: Buffer, hash: string) {
+      const k = keyObject(this.localPrivateKey);
+      return k ? sign(hash, data, k) : signData.call(this, data, hash);
+    };
+    // generateKeySignature signs through localPrivateKey.sign (PEM again): give that object a
+    // KeyObject-backed sign for the ServerKeyExchange (RFC 8422 s5.4).
+    const keySignature = proto.generateKeySignature;
+    proto.generateKeySignature = function (this: CipherContextParts, hash: string) {
+      const own = this.localPrivateKey;
+      const k = keyObject(own);
+      if (!own || !k) return keySignature.call(this, hash);
+      const fast: FidmPrivateKey = { toPEM: () => own.toPEM(), sign: (data, h) => sign(h, data, k) };
+      this.localPrivateKey = fast;
+      try {
+        return keySignature.call(this, hash);
+      } finally {
+        this.localPrivateKey = own;
+      }
+    };
+    result.signing = true;
+  }
+  return result;
+}
+
+/** Compute the certificate's fingerprints once (werift re-parses the certificate on every call). */
+export function cacheFingerprints(certificate: RTCCertificate): void {
+  const fingerprints: RTCDtlsFingerprint[] = certificate.getFingerprints();
+  certificate.getFingerprints = () => fingerprints.slice();
+}
