@@ -42,6 +42,13 @@ test('x25519KeyPair: public key is the base-point multiple of the secret, in 32-
     const want = new Uint8Array(32);
     nacl.lowlevel.crypto_scalarmult_base(want, kp.secretKey);
     assert.deepEqual(kp.publicKey, want);
+    // ECDH with a key pair of ours (its KeyObject is reused) agrees with tweetnacl.
+    const other = new Uint8Array(randomBytes(32));
+    const otherPub = new Uint8Array(32);
+    nacl.lowlevel.crypto_scalarmult_base(otherPub, other);
+    const shared = new Uint8Array(32);
+    nacl.lowlevel.crypto_scalarmult(shared, other, kp.publicKey);
+    assert.deepEqual(x25519(Buffer.from(kp.secretKey.buffer), otherPub), shared);
   }
 });
 

@@ -131,7 +131,7 @@ export class PeerEndpoint {
     if (this.#gatherer && this.#gatherer.gatheringState === 'new') {
       // After an ICE restart: new credentials, the same sockets re-advertised (RFC 8445 section 9).
       await this.#gatherer.gather();
-      guardIceSockets(this.#gatherer.connection, this.guardStats);
+      guardIceSockets(this.#gatherer.connection, this.guardStats, this.#onMedia);
     }
     if (!this.#gatherer) {
       const s = this.#settings;
@@ -161,7 +161,7 @@ export class PeerEndpoint {
       this.#ice.onStateChange.subscribe((st) => this.#onIceState(st));
       this.#gatherer.connection.onData.subscribe((buf: Buffer) => this.#onPacket(buf));
       await this.#gatherer.gather();
-      guardIceSockets(this.#gatherer.connection, this.guardStats);
+      guardIceSockets(this.#gatherer.connection, this.guardStats, this.#onMedia);
       if ((this.#state as EndpointState) === 'closed') throw new EndpointError('endpoint closed');
       this.#state = 'gathered';
     }
@@ -395,6 +395,9 @@ export class PeerEndpoint {
     }
     void ice.connection.send(data).catch(() => {});
   }
+
+  /** SRTP/SRTCP straight from the socket (transport-guard.ts fast path); bound once. */
+  readonly #onMedia = (buf: Buffer): void => this.#onPacket(buf);
 
   #onPacket(buf: Buffer): void {
     if (buf.length === 0) return;
