@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { CipherContext, RTCDtlsTransport, RTCPeerConnection } from 'werift';
-import { applyDtlsSpeedups, cacheFingerprints, x25519, x25519KeyPair } from '../../src/core/webrtc/dtls-speedups.ts';
+import { applyDtlsSpeedups, cacheFingerprints, speedUpHandshakeFragments, x25519, x25519KeyPair } from '../../src/core/webrtc/dtls-speedups.ts';
 import { answerTo, loopbackPeer, offerWith, waitConnected } from '../helpers/werift-peer.ts';
 
 interface Nacl {
@@ -107,4 +107,60 @@ test('with the speed-ups applied, werift peers still complete DTLS (x25519, sign
   assert.equal(counts.keyPair, 4);
   assert.equal(counts.generateKeySignature, 2);
   assert.equal(counts.signatureData, 2);
+});
+
+interface Fragment { msg_type: number; length: number; message_seq: number; fragment_offset: number; fragment_length: number; fragment: Buffer; serialize(): Buffer }
+interface FragmentClass { new (...a: unknown[]): Fragment; prototype: { serialize(this: Fragment): Buffer }; deSerialize(b: Buffer): Fragment }
+
+test('handshake fragments: the direct codec gives werift\'s bytes and objects, and werift\'s errors on bad input', async () => {
+  // A real handshake transcript, from two werift peers.
+  const a = loopbackPeer();
+  const b = loopbackPeer();
+  let fragments: Fragment[] = [];
+  try {
+    const { sdp } = await offerWith(a, ['audio'], false);
+    await a.setRemoteDescription({ type: 'answer', sdp: await answerTo(b, { type: 'offer', sdp }) });
+    await Promise.all([waitConnected(a), waitConnected(b)]);
+    const ctx = (a.dtlsTransports[0] as unknown as { dtls: { dtls: { sortedHandshakeCache: Fragment[] } } }).dtls.dtls;
+    fragments = ctx.sortedHandshakeCache;
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+  assert.ok(fragments.length >= 8, `transcript has ${fragments.length} messages`);
+  const cls = fragments[0].constructor as FragmentClass;
+  const serialize = cls.prototype.serialize;
+  const deSerialize = cls.deSerialize.bind(cls);
+  const wire = fragments.map((f) => serialize.call(f));
+  const random = Array.from({ length: 50 }, (_, i) => {
+    const body = randomBytes(i * 13);
+    return new cls(i % 256, body.length + i, i * 1000, i, body.length, body);
+  });
+  assert.ok(speedUpHandshakeFragments(fragments[0]));
+  for (const [i, f] of [...fragments, ...random].entries()) {
+    const want = serialize.call(f);
+    assert.deepEqual(f.serialize(), want, `fragment ${i}`);
+    const back = cls.deSerialize(want);
+    assert.deepEqual({ ...back }, { ...deSerialize(want) });
+    assert.ok(back instanceof cls);
+    // Trailing bytes after the body are ignored by both.
+    assert.deepEqual({ ...cls.deSerialize(Buffer.concat([want, Buffer.from([1, 2, 3])])) }, { ...deSerialize(Buffer.concat([want, Buffer.from([1, 2, 3])])) });
+  }
+  assert.deepEqual(wire, fragments.map((f) => f.serialize()));
+  // Malformed: a body shorter than fragment_length, a short header, a field out of range.
+  const bad = new cls(1, 10, 0, 0, 10, Buffer.alloc(4));
+  assert.throws(() => serialize.call(bad));
+  assert.throws(() => bad.serialize());
+  for (const buf of [Buffer.alloc(5), Buffer.from('010000100000000000000010aabb', 'hex')]) {
+    let want: unknown;
+    let got: unknown;
+    try { want = { ...deSerialize(buf) }; } catch (e) { want = 'throws'; }
+    try { got = { ...cls.deSerialize(buf) }; } catch (e) { got = 'throws'; }
+    assert.deepEqual(got, want);
+  }
+  const big = new cls(1, 2 ** 24, 0, 0, 0, Buffer.alloc(0));
+  let want: unknown;
+  try { want = serialize.call(big); } catch { want = 'throws'; }
+  let got: unknown;
+  try { got = big.serialize(); } catch { got = 'throws'; }
+  assert.deepEqual(got, want);
 });

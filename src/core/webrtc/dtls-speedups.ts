@@ -14,7 +14,7 @@
  */
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { CipherContext, type RTCCertificate, type RTCDtlsFingerprint } from 'werift';
+import { CipherContext, type RTCCertificate, type RTCDtlsFingerprint, type RTCDtlsTransport } from 'werift';
 
 /** DER prefix of an X25519 private key (RFC 8410 s7 OneAsymmetricKey). */
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
@@ -165,4 +165,84 @@ export function applyDtlsSpeedups(): { x25519: boolean; signing: boolean; certif
 export function cacheFingerprints(certificate: RTCCertificate): void {
   const fingerprints: RTCDtlsFingerprint[] = certificate.getFingerprints();
   certificate.getFingerprints = () => fingerprints.slice();
+}
+
+/** werift's FragmentedHandshake (not exported): handshake header fields and body (RFC 6347 s4.2.2). */
+interface HandshakeFragment {
+  msg_type: number;
+  length: number;
+  message_seq: number;
+  fragment_offset: number;
+  fragment_length: number;
+  fragment: Buffer;
+}
+interface HandshakeFragmentClass {
+  new (msgType: number, length: number, seq: number, offset: number, fragmentLength: number, fragment: Buffer): HandshakeFragment;
+  prototype: { serialize(this: HandshakeFragment): Buffer };
+  deSerialize(buf: Buffer): HandshakeFragment;
+  spec?: Record<string, unknown>;
+}
+
+const FRAGMENT_FIELDS = 'msg_type,length,message_seq,fragment_offset,fragment_length,fragment';
+const HANDSHAKE_HEADER = 12;
+let fragmentClass: HandshakeFragmentClass | undefined;
+
+const uint = (v: unknown, bits: number): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) < 2 ** bits;
+
+/**
+ * Encode and decode werift's handshake fragments directly: msg_type(1) length(3) message_seq(2)
+ * fragment_offset(3) fragment_length(3) body. werift goes through a generic schema codec that cost
+ * about 1 ms per handshake, mostly re-encoding the handshake transcript (certificates included) for
+ * the key exchange, CertificateVerify and both Finished messages. Anything unusual (a field out of
+ * range, a body whose size disagrees with fragment_length, a short record) takes werift's codec,
+ * with its errors. `sample` is any fragment instance (its class is not exported); patched once.
+ */
+export function speedUpHandshakeFragments(sample: unknown): boolean {
+  if (fragmentClass) return true;
+  const cls = (sample as { constructor?: unknown } | undefined)?.constructor as HandshakeFragmentClass | undefined;
+  if (!cls || typeof cls.deSerialize !== 'function' || typeof cls.prototype?.serialize !== 'function') return false;
+  if (Object.keys(cls.spec ?? {}).join(',') !== FRAGMENT_FIELDS) return false;
+  fragmentClass = cls;
+  const serialize = cls.prototype.serialize;
+  cls.prototype.serialize = function (this: HandshakeFragment): Buffer {
+    const f = this.fragment;
+    if (!Buffer.isBuffer(f) || f.length !== this.fragment_length || !uint(this.msg_type, 8) || !uint(this.length, 24) ||
+      !uint(this.message_seq, 16) || !uint(this.fragment_offset, 24) || !uint(this.fragment_length, 24)) {
+      return serialize.call(this);
+    }
+    const out = Buffer.allocUnsafe(HANDSHAKE_HEADER + f.length);
+    out[0] = this.msg_type;
+    out.writeUIntBE(this.length, 1, 3);
+    out.writeUInt16BE(this.message_seq, 4);
+    out.writeUIntBE(this.fragment_offset, 6, 3);
+    out.writeUIntBE(this.fragment_length, 9, 3);
+    f.copy(out, HANDSHAKE_HEADER);
+    return out;
+  };
+  const deSerialize = cls.deSerialize;
+  cls.deSerialize = (buf: Buffer): HandshakeFragment => {
+    if (!Buffer.isBuffer(buf) || buf.length < HANDSHAKE_HEADER) return deSerialize.call(cls, buf);
+    const fragmentLength = buf.readUIntBE(9, 3);
+    if (buf.length < HANDSHAKE_HEADER + fragmentLength) return deSerialize.call(cls, buf);
+    const body = Buffer.from(buf.subarray(HANDSHAKE_HEADER, HANDSHAKE_HEADER + fragmentLength));
+    return new cls(buf[0], buf.readUIntBE(1, 3), buf.readUInt16BE(4), buf.readUIntBE(6, 3), fragmentLength, body);
+  };
+  return true;
+}
+
+/**
+ * Apply speedUpHandshakeFragments with the first handshake messages a DTLS socket assembles
+ * (before the key exchange needs the transcript). No-op once patched.
+ */
+export function speedUpFragmentsOnFirstHandshake(dtls: RTCDtlsTransport): void {
+  if (fragmentClass) return;
+  type Handle = (assembled: unknown[]) => Promise<void>;
+  const socket = dtls.dtls as unknown as { onHandleHandshakes?: Handle } | undefined;
+  const handle = socket?.onHandleHandshakes;
+  if (!socket || !handle) return;
+  socket.onHandleHandshakes = (assembled: unknown[]) => {
+    if (assembled.length > 0) speedUpHandshakeFragments(assembled[0]);
+    socket.onHandleHandshakes = handle;
+    return handle(assembled);
+  };
 }

@@ -14,6 +14,7 @@ import { mapCandidate, type AddressChoice } from './candidate-policy.ts';
 import { createSrtpContext, SRTP_PROFILES, type SrtpContext } from './srtp-context.ts';
 import type { Fingerprint } from './sdp.ts';
 import { guardDtlsRecords, guardIceSockets, type GuardStats } from './transport-guard.ts';
+import { speedUpFragmentsOnFirstHandshake } from './dtls-speedups.ts';
 
 export interface EndpointSettings {
   hostAddresses: AddressChoice[];
@@ -279,6 +280,7 @@ export class PeerEndpoint {
       });
       const started = dtls.start();
       ignoreDuplicateHelloVerify(dtls);
+      speedUpFragmentsOnFirstHandshake(dtls);
       guardDtlsRecords(dtls, () => this.#state === 'connected', this.guardStats);
       this.#replayEarlyDtls(dtls);
       await started;
