@@ -46,6 +46,10 @@ interface MidInfo {
   localSsrc: number;
   /** Last SSRC seen from the peer on this mid. */
   remoteSsrc: number;
+  /** Media SSRCs (not RTX) seen on this mid, at most MAX_MEDIA_SSRCS (simulcast layers), ... */
+  ssrcs: number[];
+  /** ... and when each last became the current one (ms): PLIs go to those still live. */
+  ssrcSeen: number[];
   receiving: boolean;
   lastPacket: number;
   /** RTCP state of this m-line (statistics, retransmission buffer, NACKs). */
@@ -55,6 +59,10 @@ interface MidInfo {
 const MID_EXT_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 /** Period of the media timer: no_media_timer checks, NACK retries, RTCP reports when due. */
 const TICK_MS = 250;
+/** SSRCs remembered per mid for keyframe requests (simulcast has up to three). */
+const MAX_MEDIA_SSRCS = 8;
+/** A stream not heard from for this long gets no more PLIs. */
+const SSRC_LIVE_MS = 5000;
 
 export class HandleMedia {
   readonly #opts: HandleMediaOptions;
@@ -229,7 +237,7 @@ export class HandleMedia {
   #newMid(mid: string, kind: string): MidInfo {
     const video = kind === 'video';
     const localSsrc = randomBytes(4).readUInt32BE(0) || 1;
-    return { mid, kind, video, localSsrc, remoteSsrc: 0, receiving: false, lastPacket: 0, line: this.rtcp.line(mid, video, localSsrc) };
+    return { mid, kind, video, localSsrc, remoteSsrc: 0, ssrcs: [], ssrcSeen: [], receiving: false, lastPacket: 0, line: this.rtcp.line(mid, video, localSsrc) };
   }
 
   /**
@@ -316,7 +324,9 @@ export class HandleMedia {
     const info = this.#midOf(packet);
     if (!info) return;
     const now = performance.now();
-    info.remoteSsrc = packet.readUInt32BE(8);
+    const ssrc = packet.readUInt32BE(8);
+    if (ssrc !== info.remoteSsrc) this.#switchedSsrc(info, ssrc, packet[1] & 0x7f, now);
+    info.remoteSsrc = ssrc;
     info.lastPacket = now;
     if (!info.receiving) {
       info.receiving = true;
@@ -324,6 +334,18 @@ export class HandleMedia {
     }
     this.rtcp.onRtpIn(info.line, packet, now);
     this.#events.rtp(info.mid, info.video, packet);
+  }
+
+  /** The peer's stream on `info` changed to `ssrc` (every packet with simulcast): note when. */
+  #switchedSsrc(info: MidInfo, ssrc: number, pt: number, now: number): void {
+    const i = info.ssrcs.indexOf(ssrc);
+    if (i >= 0) {
+      info.ssrcSeen[i] = now;
+      return;
+    }
+    if (info.ssrcs.length >= MAX_MEDIA_SSRCS || info.line.payloads.get(pt)?.codec === 'rtx') return;
+    info.ssrcs.push(ssrc);
+    info.ssrcSeen.push(now);
   }
 
   #onRtcp(packet: Buffer): void {
@@ -367,6 +389,24 @@ export class HandleMedia {
   /** The remote SSRC of the first mid of a kind (for PLI/REMB we originate). */
   remoteSsrcOf(video: boolean): number {
     return [...this.#mids.values()].find((m) => m.video === video && m.remoteSsrc !== 0)?.remoteSsrc ?? 0;
+  }
+
+  /**
+   * Every live media SSRC the peer sends on mids of a kind (all simulcast layers), for keyframe
+   * requests; the last seen SSRC where none is known yet.
+   */
+  remoteMediaSsrcsOf(video: boolean): number[] {
+    const now = performance.now();
+    const out: number[] = [];
+    for (const m of this.#mids.values()) {
+      if (m.video !== video) continue;
+      m.ssrcs.forEach((ssrc, i) => {
+        // The current stream counts as live; the others if they were current lately.
+        if ((ssrc === m.remoteSsrc || now - m.ssrcSeen[i] <= SSRC_LIVE_MS) && !out.includes(ssrc)) out.push(ssrc);
+      });
+      if (m.remoteSsrc !== 0 && !out.includes(m.remoteSsrc)) out.push(m.remoteSsrc);
+    }
+    return out;
   }
 
   localSsrcOf(video: boolean): number {
