@@ -91,7 +91,7 @@ export class PeerEndpoint {
   /** DTLS records that arrived before the DTLS transport was started (PITFALLS: werift drops them). */
   #earlyDtls: Buffer[] = [];
   readonly #channels = new Map<string, RTCDataChannel>();
-  readonly stats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0, directSends: 0, earlyDtlsReplayed: 0 };
+  readonly stats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0, directSends: 0, directReceives: 0, earlyDtlsReplayed: 0 };
   /** Datagrams refused before werift saw them (transport-guard.ts). */
   readonly guardStats: GuardStats = { stunRejected: 0, unknownSource: 0, dtlsRejected: 0 };
 
@@ -399,7 +399,10 @@ export class PeerEndpoint {
   }
 
   /** SRTP/SRTCP straight from the socket (transport-guard.ts fast path); bound once. */
-  readonly #onMedia = (buf: Buffer): void => this.#onPacket(buf);
+  readonly #onMedia = (buf: Buffer): void => {
+    this.stats.directReceives++;
+    this.#onPacket(buf);
+  };
 
   #onPacket(buf: Buffer): void {
     if (buf.length === 0) return;
