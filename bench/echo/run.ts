@@ -6,7 +6,7 @@
  * (bench/echo/client.ts), one per measurement. See bench/README.md.
  *
  *   npm run bench:echo -- [--peers 5,20] [--seconds 10] [--runs 3] [--video-packets 2]
- *                         [--idle-seconds 2] [--only janus|portunus] [--no-warmup]
+ *                         [--idle-seconds 2] [--only janus|portunus] [--warmup-rounds 3] [--no-warmup]
  */
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -20,8 +20,8 @@ const ECHOTEST = 'janus.plugin.echotest';
 const IDLE_MS = 3000;
 const SETTLE_MS = 1500; // after a client process exits, before the next measurement
 const DRAIN_MS = 500;
-const WARMUP_PEERS = 5;
-const WARMUP_SECONDS = 4;
+/** Warm-up rounds set up as many peers as the largest measured M (set-up code is JIT-compiled too). */
+const WARMUP_SECONDS = 3;
 /** 127.0.0.1 candidates, like the reference Janus with its shim. */
 const PORTUNUS_ARGS = ['--nat.ice_enforce_list', 'lo'];
 
@@ -31,12 +31,12 @@ interface Options {
   runs: number;
   videoPackets: number;
   idleSeconds: number;
-  warmup: boolean;
+  warmupRounds: number;
   only?: ServerName;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { peers: [5, 20], seconds: 10, runs: 3, videoPackets: 2, idleSeconds: 2, warmup: true };
+  const opts: Options = { peers: [5, 20], seconds: 10, runs: 3, videoPackets: 2, idleSeconds: 2, warmupRounds: 3 };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
@@ -48,14 +48,18 @@ function parseArgs(argv: string[]): Options {
       opts.idleSeconds = Number(value());
       if (!(opts.idleSeconds >= 0)) throw new Error('--idle-seconds needs a number >= 0');
     }
-    else if (flag === '--no-warmup') opts.warmup = false;
+    else if (flag === '--no-warmup') opts.warmupRounds = 0;
+    else if (flag === '--warmup-rounds') {
+      opts.warmupRounds = Number(value());
+      if (!Number.isInteger(opts.warmupRounds) || opts.warmupRounds < 0) throw new Error('--warmup-rounds needs an integer >= 0');
+    }
     else if (flag === '--only') {
       const v = value();
       if (v !== 'janus' && v !== 'portunus') throw new Error('--only takes janus or portunus');
       opts.only = v;
     } else if (flag === '--help' || flag === '-h') {
       process.stdout.write(
-        'usage: tsx bench/echo/run.ts [--peers 5,20] [--seconds 10] [--runs 3] [--video-packets 2] [--idle-seconds 2] [--only janus|portunus] [--no-warmup]\n',
+        'usage: tsx bench/echo/run.ts [--peers 5,20] [--seconds 10] [--runs 3] [--video-packets 2] [--idle-seconds 2] [--only janus|portunus] [--warmup-rounds 3] [--no-warmup]\n',
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${argv[i]}`);
@@ -145,11 +149,18 @@ async function main(): Promise<void> {
       servers.push(n === 'janus' ? await startJanus() : await startPortunus({ extraArgs: PORTUNUS_ARGS, requirePlugins: [ECHOTEST] }));
     }
     for (const s of servers) process.stdout.write(`${s.name}: pid ${s.pid}, ${s.wsUrl}\n`);
-    if (opts.warmup) {
+    // JIT and first-use costs stay out of the measurements: Portunus compiles its media path and its
+    // set-up path (signalling, ICE, DTLS) as they run, so each server first sets up as many peers as
+    // the largest M, `--warmup-rounds` times. The cold figures are printed, not recorded.
+    const warmupPeers = Math.max(...opts.peers);
+    for (let round = 0; round < opts.warmupRounds; round++) {
       for (const s of servers) {
-        // JIT and first-use costs (Portunus compiles its media path on first use) stay out of run 1.
-        const r = await runClient(s, WARMUP_PEERS, WARMUP_SECONDS, opts);
-        process.stdout.write(`${s.name}: warm-up (${WARMUP_PEERS} peers, ${WARMUP_SECONDS} s) echoed ${r.stream.echoed.audio + r.stream.echoed.video} of ${r.stream.sent.audio + r.stream.sent.video}\n`);
+        const r = await runClient(s, warmupPeers, WARMUP_SECONDS, opts);
+        const x = toSample(r, warmupPeers);
+        process.stdout.write(
+          `${s.name}: warm-up ${round + 1}/${opts.warmupRounds} (${warmupPeers} peers, ${WARMUP_SECONDS} s, not recorded): ` +
+            `set-up ${x.setupMsPerPeer.toFixed(1)} CPU-ms/peer, ${x.cpuPer100k.toFixed(2)} CPU-s/100k, echoed ${x.echoed} of ${x.sent}\n`,
+        );
         await sleep(SETTLE_MS);
       }
     }

@@ -16,6 +16,7 @@ import { HandleMedia } from './webrtc/handle-media.ts';
 import { EndpointError, type EndpointSettings } from './webrtc/peer-endpoint.ts';
 import { parseNatMapping, parsePortRange, selectHostAddresses } from './webrtc/candidate-policy.ts';
 import { SdpError } from './webrtc/sdp.ts';
+import { applyDtlsSpeedups, cacheFingerprints } from './webrtc/dtls-speedups.ts';
 import { writePli, writeRemb } from '../media/rtcp-build.ts';
 
 export interface MediaCoreHost {
@@ -84,6 +85,9 @@ export class MediaCore {
     } else {
       this.#certificate = await RTCDtlsTransport.SetupCertificate();
     }
+    // node:crypto for the handshake's X25519 and signatures, our certificate parsed once (set-up CPU).
+    applyDtlsSpeedups();
+    cacheFingerprints(this.#certificate);
     if (this.settings.hostAddresses.length === 0) {
       this.#host.log.warn('no local address passes ice_enforce_list/ice_ignore_list: PeerConnections will fail');
     }
@@ -196,14 +200,18 @@ export class MediaCore {
     handle.media?.sendData(label, data);
   }
 
-  /** RFC 4585 section 6.3.1 PLI towards the peer's video sender. */
+  /**
+   * RFC 4585 section 6.3.1 PLI towards the peer's video sender: one per live video SSRC, so every
+   * simulcast layer is asked for a keyframe (as Janus does).
+   */
   sendPli(handle: Handle): void {
     const media = handle.media;
     if (!media) return;
-    const remote = media.remoteSsrcOf(true);
-    if (remote === 0) return;
-    const n = writePli(this.#rtcpScratch, 0, media.localSsrcOf(true) || 1, remote);
-    media.sendRtcp(Buffer.from(this.#rtcpScratch.subarray(0, n)));
+    const local = media.localSsrcOf(true) || 1;
+    for (const remote of media.remoteMediaSsrcsOf(true)) {
+      const n = writePli(this.#rtcpScratch, 0, local, remote);
+      media.sendRtcp(this.#rtcpScratch.subarray(0, n));
+    }
   }
 
   /** REMB (draft-alvestrand-rmcat-remb) capping what the peer sends us. */

@@ -62,7 +62,10 @@ function echoedVideo(s: Sim): RtpPacket[] {
   return s.peer.rtp.filter((p) => p.header.payloadType === 96);
 }
 const tagOf = (p: RtpPacket) => parseVp8(p.payload).tag.toString();
-const plis = (s: Sim) => s.peer.rtcp.filter((p) => p.type === 206 && (p as unknown as { feedback: { count: number } }).feedback.count === 1).length;
+const pliPackets = (s: Sim) => s.peer.rtcp.filter((p) => p.type === 206 && (p as unknown as { feedback: { count: number } }).feedback.count === 1);
+const plis = (s: Sim) => pliPackets(s).length;
+/** The media SSRCs named by the PLIs received from index `from` on. */
+const pliTargets = (s: Sim, from: number) => new Set(pliPackets(s).slice(from).map((p) => (p as unknown as { feedback: { mediaSsrc: number } }).feedback.mediaSsrc));
 const substreamEvents = (s: Sim) => s.h.unsolicited().filter((e) => e.substream !== undefined);
 
 /** Echoed video is one stream: one SSRC, sequence numbers +1 each, PictureIDs +1 each. */
@@ -101,6 +104,9 @@ test('rid simulcast: highest substream by default; substream 0/1/2 switch on a k
     const pliBefore = plis(s);
     assert.deepEqual((await s.h.message({ substream: 0 })).data, { echotest: 'event', result: 'ok' });
     await until(() => plis(s) > pliBefore, 3000, 'PLI after the substream request');
+    // Janus asks every simulcast layer for a keyframe, not just the last one seen.
+    await until(() => pliTargets(s, pliBefore).size >= LAYERS.length, 3000, 'a PLI for every layer');
+    assert.deepEqual([...pliTargets(s, pliBefore)].sort(), LAYERS.map((l) => l.ssrc).sort());
     for (let i = 20; i < 30; i++) await round(s, i);
     await round(s, 30, { key: [0] });
     for (let i = 31; i < 40; i++) await round(s, i);

@@ -73,6 +73,8 @@ test('audio, video and data are echoed back; hangup gives done', async () => {
   // The echo left through the direct UDP path, not werift's promise chain.
   const endpointStats = server.gateway.sessions.get(s.sid)!.handles.get(s.hid)!.media!.endpoint.stats;
   assert.ok(endpointStats.directSends >= endpointStats.rtpOut && endpointStats.rtpOut >= 80, JSON.stringify(endpointStats));
+  // ... and came in from the socket straight to the endpoint (werift's path only until the source is known).
+  assert.ok(endpointStats.directReceives >= endpointStats.rtpIn - 5 && endpointStats.rtpIn >= 80, JSON.stringify(endpointStats));
   // media events: the core saw both mids receiving.
   await s.client.waitFor((m) => m.janus === 'media' && m.type === 'audio' && m.receiving === true);
   await s.client.waitFor((m) => m.janus === 'media' && m.type === 'video' && m.receiving === true);

@@ -5,7 +5,7 @@ import { SrtpSession as WeriftSrtp, SrtcpSession as WeriftSrtcp, RtpHeader, RtpP
 import { SrtpContext, SrtpSession, SrtpProfile, SrtpError, srtpKeyingMaterialLength, type SrtpProfileId } from '../../src/core/webrtc/srtp.ts';
 import { srtpPrf, deriveSrtpKeys } from '../../src/core/webrtc/srtp-kdf.ts';
 import { AesCm } from '../../src/core/webrtc/srtp-aes-cm.ts';
-import { HmacSha1 } from '../../src/core/webrtc/srtp-hmac.ts';
+import { HmacSha1, OneShotHmacSha1, ONE_SHOT_MAX } from '../../src/core/webrtc/srtp-hmac.ts';
 import { createHmac } from 'node:crypto';
 import { ReplayWindow, ReplayCheck, estimateRoc } from '../../src/core/webrtc/srtp-replay.ts';
 
@@ -63,6 +63,23 @@ test('allocation-free HMAC-SHA1: RFC 2202 vectors, and node:crypto agreement acr
     }
   }
   assert.throws(() => new HmacSha1(Buffer.alloc(65)), RangeError);
+});
+
+test('one-shot HMAC-SHA1 for long packets: RFC 2202 vector and node:crypto agreement up to ONE_SHOT_MAX', () => {
+  assert.ok(OneShotHmacSha1.supported);
+  assert.equal(new OneShotHmacSha1(Buffer.alloc(20, 0x0b)).compute(Buffer.from('Hi There'), 0, 8, -1).toString('hex'), 'b617318655057264e28bc0b6fb378c8ef146be00');
+  const key = randomBytes(20);
+  const mac = new OneShotHmacSha1(key);
+  for (const len of [0, 1, 55, 64, 399, 400, 401, 1000, 1200, 1499, ONE_SHOT_MAX]) {
+    for (const suffix of [-1, 0, 0xffffffff, 0x01020304]) {
+      const off = len % 7;
+      const buf = randomBytes(off + len + 3);
+      const h = createHmac('sha1', key).update(buf.subarray(off, off + len));
+      if (suffix >= 0) h.update(Buffer.from([suffix >>> 24, (suffix >>> 16) & 0xff, (suffix >>> 8) & 0xff, suffix & 0xff]));
+      assert.deepEqual(mac.compute(buf, off, len, suffix), h.digest(), `len ${len} suffix ${suffix}`);
+    }
+  }
+  assert.throws(() => new OneShotHmacSha1(Buffer.alloc(65)), RangeError);
 });
 
 test('replay window (RFC 3711 s3.3.2) and index estimation (Appendix A)', () => {

@@ -46,6 +46,10 @@ interface MidInfo {
   localSsrc: number;
   /** Last SSRC seen from the peer on this mid. */
   remoteSsrc: number;
+  /** Media SSRCs (not RTX) seen on this mid, at most MAX_MEDIA_SSRCS (simulcast layers), ... */
+  ssrcs: number[];
+  /** ... and when each last became the current one (ms): PLIs go to those still live. */
+  ssrcSeen: number[];
   receiving: boolean;
   lastPacket: number;
   /** RTCP state of this m-line (statistics, retransmission buffer, NACKs). */
@@ -55,6 +59,37 @@ interface MidInfo {
 const MID_EXT_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 /** Period of the media timer: no_media_timer checks, NACK retries, RTCP reports when due. */
 const TICK_MS = 250;
+/** SSRCs remembered per mid for keyframe requests (simulcast has up to three). */
+const MAX_MEDIA_SSRCS = 8;
+/** A stream not heard from for this long gets no more PLIs. */
+const SSRC_LIVE_MS = 5000;
+
+/**
+ * One interval timer for the media ticks of every connected handle: M handles cost one event-loop
+ * wake-up per period instead of M (each wake-up costs more than a tick's own work).
+ */
+class MediaTicker {
+  readonly #ticks = new Set<() => void>();
+  #timer: NodeJS.Timeout | undefined;
+
+  add(tick: () => void): void {
+    this.#ticks.add(tick);
+    if (this.#timer) return;
+    this.#timer = setInterval(() => {
+      for (const t of this.#ticks) t();
+    }, TICK_MS);
+    this.#timer.unref();
+  }
+
+  delete(tick: () => void): void {
+    this.#ticks.delete(tick);
+    if (this.#ticks.size === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}
+const mediaTicker = new MediaTicker();
 
 export class HandleMedia {
   readonly #opts: HandleMediaOptions;
@@ -70,7 +105,8 @@ export class HandleMedia {
   #pendingCandidates: string[] = [];
   #remoteCompleted = false;
   #connectStarted = false;
-  #mediaTimer: NodeJS.Timeout | undefined;
+  /** This handle's tick, on the shared MediaTicker while connected. */
+  readonly #ticker = (): void => this.#tick();
   #cname = randomBytes(8).toString('hex');
   readonly rtcp: RtcpEngine;
   closed = false;
@@ -229,7 +265,7 @@ export class HandleMedia {
   #newMid(mid: string, kind: string): MidInfo {
     const video = kind === 'video';
     const localSsrc = randomBytes(4).readUInt32BE(0) || 1;
-    return { mid, kind, video, localSsrc, remoteSsrc: 0, receiving: false, lastPacket: 0, line: this.rtcp.line(mid, video, localSsrc) };
+    return { mid, kind, video, localSsrc, remoteSsrc: 0, ssrcs: [], ssrcSeen: [], receiving: false, lastPacket: 0, line: this.rtcp.line(mid, video, localSsrc) };
   }
 
   /**
@@ -316,7 +352,9 @@ export class HandleMedia {
     const info = this.#midOf(packet);
     if (!info) return;
     const now = performance.now();
-    info.remoteSsrc = packet.readUInt32BE(8);
+    const ssrc = packet.readUInt32BE(8);
+    if (ssrc !== info.remoteSsrc) this.#switchedSsrc(info, ssrc, packet[1] & 0x7f, now);
+    info.remoteSsrc = ssrc;
     info.lastPacket = now;
     if (!info.receiving) {
       info.receiving = true;
@@ -324,6 +362,18 @@ export class HandleMedia {
     }
     this.rtcp.onRtpIn(info.line, packet, now);
     this.#events.rtp(info.mid, info.video, packet);
+  }
+
+  /** The peer's stream on `info` changed to `ssrc` (every packet with simulcast): note when. */
+  #switchedSsrc(info: MidInfo, ssrc: number, pt: number, now: number): void {
+    const i = info.ssrcs.indexOf(ssrc);
+    if (i >= 0) {
+      info.ssrcSeen[i] = now;
+      return;
+    }
+    if (info.ssrcs.length >= MAX_MEDIA_SSRCS || info.line.payloads.get(pt)?.codec === 'rtx') return;
+    info.ssrcs.push(ssrc);
+    info.ssrcSeen.push(now);
   }
 
   #onRtcp(packet: Buffer): void {
@@ -369,6 +419,24 @@ export class HandleMedia {
     return [...this.#mids.values()].find((m) => m.video === video && m.remoteSsrc !== 0)?.remoteSsrc ?? 0;
   }
 
+  /**
+   * Every live media SSRC the peer sends on mids of a kind (all simulcast layers), for keyframe
+   * requests; the last seen SSRC where none is known yet.
+   */
+  remoteMediaSsrcsOf(video: boolean): number[] {
+    const now = performance.now();
+    const out: number[] = [];
+    for (const m of this.#mids.values()) {
+      if (m.video !== video) continue;
+      m.ssrcs.forEach((ssrc, i) => {
+        // The current stream counts as live; the others if they were current lately.
+        if ((ssrc === m.remoteSsrc || now - m.ssrcSeen[i] <= SSRC_LIVE_MS) && !out.includes(ssrc)) out.push(ssrc);
+      });
+      if (m.remoteSsrc !== 0 && !out.includes(m.remoteSsrc)) out.push(m.remoteSsrc);
+    }
+    return out;
+  }
+
   localSsrcOf(video: boolean): number {
     return [...this.#mids.values()].find((m) => m.video === video)?.localSsrc ?? 0;
   }
@@ -379,31 +447,31 @@ export class HandleMedia {
 
   #onConnected(): void {
     this.#events.webrtcUp();
-    this.#mediaTimer = setInterval(() => this.#tick(), TICK_MS);
-    this.#mediaTimer.unref();
+    mediaTicker.add(this.#ticker);
   }
 
+  /** Every TICK_MS while connected; never throws (the ticker is shared by all handles). */
   #tick(): void {
     if (this.closed) return;
     const now = performance.now();
-    const timer = this.#opts.media.no_media_timer;
-    if (timer > 0) {
-      for (const m of this.#mids.values()) {
-        if (m.receiving && now - m.lastPacket > timer * 1000) {
-          m.receiving = false;
-          this.#events.media(m.mid, m.video ? 'video' : 'audio', false);
+    try {
+      const timer = this.#opts.media.no_media_timer;
+      if (timer > 0) {
+        for (const m of this.#mids.values()) {
+          if (m.receiving && now - m.lastPacket > timer * 1000) {
+            m.receiving = false;
+            this.#events.media(m.mid, m.video ? 'video' : 'audio', false);
+          }
         }
       }
-    }
-    try {
       this.rtcp.tick(now);
     } catch (err) {
-      this.#opts.log.warn({ err }, 'RTCP timer failed');
+      this.#opts.log.warn({ err }, 'media timer failed');
     }
   }
 
   #onClosed(reason: string): void {
-    if (this.#mediaTimer) clearInterval(this.#mediaTimer);
+    mediaTicker.delete(this.#ticker);
     if (this.closed) return;
     this.closed = true;
     this.#events.hangup(reason);
@@ -411,7 +479,7 @@ export class HandleMedia {
 
   /** Closed by the core (hangup, detach): the core reports it, so no hangup event from here. */
   close(reason: string): void {
-    if (this.#mediaTimer) clearInterval(this.#mediaTimer);
+    mediaTicker.delete(this.#ticker);
     if (this.closed) return;
     this.closed = true;
     this.endpoint.close(reason);

@@ -14,6 +14,7 @@ import { mapCandidate, type AddressChoice } from './candidate-policy.ts';
 import { createSrtpContext, SRTP_PROFILES, type SrtpContext } from './srtp-context.ts';
 import type { Fingerprint } from './sdp.ts';
 import { guardDtlsRecords, guardIceSockets, type GuardStats } from './transport-guard.ts';
+import { speedUpFragmentsOnFirstHandshake } from './dtls-speedups.ts';
 
 export interface EndpointSettings {
   hostAddresses: AddressChoice[];
@@ -92,7 +93,7 @@ export class PeerEndpoint {
   readonly #channels = new Map<string, RTCDataChannel>();
   /** Messages waiting for a channel we opened to become open. */
   #heldSends = 0;
-  readonly stats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0, directSends: 0, earlyDtlsReplayed: 0 };
+  readonly stats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0, directSends: 0, directReceives: 0, earlyDtlsReplayed: 0 };
   /** Datagrams refused before werift saw them (transport-guard.ts). */
   readonly guardStats: GuardStats = { stunRejected: 0, unknownSource: 0, dtlsRejected: 0 };
 
@@ -133,7 +134,7 @@ export class PeerEndpoint {
     if (this.#gatherer && this.#gatherer.gatheringState === 'new') {
       // After an ICE restart: new credentials, the same sockets re-advertised (RFC 8445 section 9).
       await this.#gatherer.gather();
-      guardIceSockets(this.#gatherer.connection, this.guardStats);
+      guardIceSockets(this.#gatherer.connection, this.guardStats, this.#onMedia);
     }
     if (!this.#gatherer) {
       const s = this.#settings;
@@ -163,7 +164,7 @@ export class PeerEndpoint {
       this.#ice.onStateChange.subscribe((st) => this.#onIceState(st));
       this.#gatherer.connection.onData.subscribe((buf: Buffer) => this.#onPacket(buf));
       await this.#gatherer.gather();
-      guardIceSockets(this.#gatherer.connection, this.guardStats);
+      guardIceSockets(this.#gatherer.connection, this.guardStats, this.#onMedia);
       if ((this.#state as EndpointState) === 'closed') throw new EndpointError('endpoint closed');
       this.#state = 'gathered';
     }
@@ -281,6 +282,7 @@ export class PeerEndpoint {
       });
       const started = dtls.start();
       ignoreDuplicateHelloVerify(dtls);
+      speedUpFragmentsOnFirstHandshake(dtls);
       guardDtlsRecords(dtls, () => this.#state === 'connected', this.guardStats);
       this.#replayEarlyDtls(dtls);
       await started;
@@ -408,6 +410,12 @@ export class PeerEndpoint {
     }
     void ice.connection.send(data).catch(() => {});
   }
+
+  /** SRTP/SRTCP straight from the socket (transport-guard.ts fast path); bound once. */
+  readonly #onMedia = (buf: Buffer): void => {
+    this.stats.directReceives++;
+    this.#onPacket(buf);
+  };
 
   #onPacket(buf: Buffer): void {
     if (buf.length === 0) return;

@@ -9,6 +9,7 @@
  * ceil((len + 4 + 9) / 64) + 1 compressions. Past `NATIVE_THRESHOLD` bytes node:crypto's native
  * SHA-1 wins and SrtpContext uses it instead (see bench/media/run.ts).
  */
+import { hash } from 'node:crypto';
 
 /** Authenticated lengths above this go to node:crypto (crossover measured at 400-500 bytes). */
 export const NATIVE_THRESHOLD = 400;
@@ -163,5 +164,48 @@ export class HmacSha1 {
     h[2] = (h[2] + c) | 0;
     h[3] = (h[3] + d) | 0;
     h[4] = (h[4] + e) | 0;
+  }
+}
+
+/** Largest authenticated length OneShotHmacSha1 takes (longer ones go to createHmac). */
+export const ONE_SHOT_MAX = 2048;
+
+/**
+ * HMAC-SHA1 for long packets with node:crypto's one-shot `hash()` (Node 20.12+): the message is
+ * copied after a preset K^ipad block and hashed in one native call, then K^opad || inner digest in a
+ * second. Against createHmac + update + digest this skips the Hmac object and its key set-up per
+ * packet (1000 bytes: about 3.0 against 4.4 us here). Same result as RFC 2104 HMAC.
+ */
+export class OneShotHmacSha1 {
+  private readonly inner = Buffer.alloc(64 + ONE_SHOT_MAX + 4);
+  private readonly outer = Buffer.alloc(64 + 20);
+
+  /** `key`: at most 64 bytes (SRTP session auth keys are 20). */
+  constructor(key: Buffer) {
+    if (key.length > 64) throw new RangeError('HMAC-SHA1 key longer than a block');
+    this.inner.fill(0x36, 0, 64);
+    this.outer.fill(0x5c, 0, 64);
+    for (let i = 0; i < key.length; i++) {
+      this.inner[i] ^= key[i];
+      this.outer[i] ^= key[i];
+    }
+  }
+
+  /** Whether one-shot hashing is available here (Node 20.12+). */
+  static get supported(): boolean {
+    return typeof hash === 'function';
+  }
+
+  /** MAC of `buf[off, off+len)` then the 32-bit `suffix` when `suffix >= 0`; len <= ONE_SHOT_MAX. */
+  compute(buf: Buffer, off: number, len: number, suffix: number): Buffer {
+    const m = this.inner;
+    buf.copy(m, 64, off, off + len);
+    let end = 64 + len;
+    if (suffix >= 0) {
+      m.writeUInt32BE(suffix >>> 0, end);
+      end += 4;
+    }
+    hash('sha1', m.subarray(0, end), 'buffer').copy(this.outer, 64);
+    return hash('sha1', this.outer, 'buffer');
   }
 }

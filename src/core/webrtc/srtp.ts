@@ -24,7 +24,7 @@
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { rtpHeaderLength, readU32, writeU32 } from '../../media/rtp.ts';
 import { AesCm } from './srtp-aes-cm.ts';
-import { HmacSha1, NATIVE_THRESHOLD } from './srtp-hmac.ts';
+import { HmacSha1, NATIVE_THRESHOLD, ONE_SHOT_MAX, OneShotHmacSha1 } from './srtp-hmac.ts';
 import { deriveSrtpKeys } from './srtp-kdf.ts';
 import { ReplayCheck, ReplayWindow, estimateRoc } from './srtp-replay.ts';
 
@@ -116,6 +116,9 @@ export class SrtpContext {
   private readonly rtcpAuth: KeyObject | null;
   private readonly rtpMac: HmacSha1 | null;
   private readonly rtcpMac: HmacSha1 | null;
+  /** For long packets (undefined where node:crypto has no one-shot hash). */
+  private readonly rtpLongMac: OneShotHmacSha1 | undefined;
+  private readonly rtcpLongMac: OneShotHmacSha1 | undefined;
   private readonly rtpCm: AesCm | null;
   private readonly rtcpCm: AesCm | null;
   /** Reused per packet: createCipheriv copies the IV, so one buffer serves every packet. */
@@ -153,6 +156,8 @@ export class SrtpContext {
       this.rtcpAuth = null;
       this.rtpMac = null;
       this.rtcpMac = null;
+      this.rtpLongMac = undefined;
+      this.rtcpLongMac = undefined;
       this.rtpCm = null;
       this.rtcpCm = null;
     } else {
@@ -160,6 +165,8 @@ export class SrtpContext {
       this.rtcpAuth = createSecretKey(k.rtcpAuthKey);
       this.rtpMac = new HmacSha1(k.rtpAuthKey);
       this.rtcpMac = new HmacSha1(k.rtcpAuthKey);
+      this.rtpLongMac = OneShotHmacSha1.supported ? new OneShotHmacSha1(k.rtpAuthKey) : undefined;
+      this.rtcpLongMac = OneShotHmacSha1.supported ? new OneShotHmacSha1(k.rtcpAuthKey) : undefined;
       this.rtpCm = new AesCm(k.rtpKey);
       this.rtcpCm = new AesCm(k.rtcpKey);
     }
@@ -205,7 +212,7 @@ export class SrtpContext {
     } else {
       this.cmIv(this.rtpSalt, ssrc, v, seq);
       this.rtpCm!.xor(buf, off + hl, len - hl, this.iv);
-      this.hmac(this.rtpAuth!, this.rtpMac!, buf, off, len, v).copy(buf, off + len, 0, this.rtpTagLength);
+      this.hmac(this.rtpAuth!, this.rtpMac!, this.rtpLongMac, buf, off, len, v).copy(buf, off + len, 0, this.rtpTagLength);
     }
     this.stats.rtpProtected++;
     return len + this.rtpTagLength;
@@ -252,7 +259,7 @@ export class SrtpContext {
       }
       pt.copy(buf, off + hl);
     } else {
-      if (!tagEqual(this.hmac(this.rtpAuth!, this.rtpMac!, buf, off, rtpLen, v), buf, off + rtpLen, tl)) {
+      if (!tagEqual(this.hmac(this.rtpAuth!, this.rtpMac!, this.rtpLongMac, buf, off, rtpLen, v), buf, off + rtpLen, tl)) {
         this.stats.authFailed++;
         return SrtpError.AUTH_FAILED;
       }
@@ -310,7 +317,7 @@ export class SrtpContext {
       this.cmIv(this.rtcpSalt, ssrc, 0, 0, index);
       this.rtcpCm!.xor(buf, off + 8, len - 8, this.iv);
       writeU32(buf, off + len, eIndex);
-      this.hmac(this.rtcpAuth!, this.rtcpMac!, buf, off, len + 4, -1).copy(buf, off + len + 4, 0, tl);
+      this.hmac(this.rtcpAuth!, this.rtcpMac!, this.rtcpLongMac, buf, off, len + 4, -1).copy(buf, off + len + 4, 0, tl);
     }
     this.stats.rtcpProtected++;
     return len + 4 + tl;
@@ -365,7 +372,7 @@ export class SrtpContext {
       if (pt !== null) pt.copy(buf, off + 8);
     } else {
       // s3.4: the tag covers header, encrypted portion and E|index
-      if (!tagEqual(this.hmac(this.rtcpAuth!, this.rtcpMac!, buf, off, tagOff - off, -1), buf, tagOff, tl)) {
+      if (!tagEqual(this.hmac(this.rtcpAuth!, this.rtcpMac!, this.rtcpLongMac, buf, off, tagOff - off, -1), buf, tagOff, tl)) {
         this.stats.authFailed++;
         return SrtpError.AUTH_FAILED;
       }
@@ -452,10 +459,12 @@ export class SrtpContext {
   /**
    * HMAC-SHA1 (s4.2.1) over `buf[off, off+len)` followed, for SRTP, by the 32-bit ROC (s4.2: the
    * authenticated portion is header || payload || ROC); `roc` -1 means SRTCP (nothing appended).
-   * Small packets use the allocation-free JS HMAC, large ones node:crypto (faster there).
+   * Small packets use the allocation-free JS HMAC, large ones node:crypto (faster there): its
+   * one-shot hash when available, else createHmac.
    */
-  private hmac(key: KeyObject, mac: HmacSha1, buf: Buffer, off: number, len: number, roc: number): Buffer {
+  private hmac(key: KeyObject, mac: HmacSha1, longMac: OneShotHmacSha1 | undefined, buf: Buffer, off: number, len: number, roc: number): Buffer {
     if (len <= NATIVE_THRESHOLD) return mac.compute(buf, off, len, roc);
+    if (longMac !== undefined && len <= ONE_SHOT_MAX) return longMac.compute(buf, off, len, roc);
     const h = createHmac('sha1', key);
     h.update(buf.subarray(off, off + len));
     if (roc >= 0) {
