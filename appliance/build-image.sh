@@ -38,14 +38,15 @@ work=$(mktemp -d "${TMPDIR:-/var/tmp}/portunus-image.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 rootdir=$work/root
 
-packages=systemd,systemd-sysv,udev,dbus,kmod,linux-image-cloud-amd64,initramfs-tools,cloud-guest-utils,fdisk
+packages=systemd,systemd-sysv,udev,dbus,kmod,linux-image-cloud-amd64,initramfs-tools,fdisk
 [ "$flavour" = cloud ] && packages=$packages,cloud-init
 root_uuid=$(cat /proc/sys/kernel/random/uuid)
 
 # Keep the downloaded .debs between builds (mmdebstrap's documented sync-in/sync-out pattern).
 # shellcheck disable=SC2016 # "$1" in the hooks is expanded by mmdebstrap, not here
 mmdebstrap --mode=root --variant=minbase --format=directory \
-  --include="$packages,$deb" \
+  --include="$packages" --include="$deb" \
+  --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
   --skip=download/empty \
   --setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
   --setup-hook="sync-in $cache/apt /var/cache/apt/archives/" \

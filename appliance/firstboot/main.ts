@@ -68,6 +68,7 @@ export async function runFirstboot(options: Partial<FirstbootOptions> = {}): Pro
       sources['config drive'] = parseEnvFile(readFileSync(join(driveDir, DRIVE_ENV_FILE), 'utf8'), o.log);
     }
     sources.credentials = readCredentials(o.credentialsDir);
+    if (sources.credentials.length > 0) o.log(`credentials: ${sources.credentials.map((c) => `portunus.${c.name}`).join(', ')}`);
     sources['kernel command line'] = existsSync(o.cmdlineFile) ? parseKernelCmdline(readFileSync(o.cmdlineFile, 'utf8')) : [];
     const { settings: given, problems } = mergeSources(sources);
     problems.forEach(o.log);

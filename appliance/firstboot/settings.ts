@@ -8,6 +8,13 @@
  */
 import { coerceOption } from '../../src/config/coerce.ts';
 import { envName, OPTION_GROUPS, optionSpec } from '../../src/config/schema.ts';
+import { parseNatMapping, parsePortRange } from '../../src/core/webrtc/candidate-policy.ts';
+
+/** Checks Portunus makes only at start-up (a bad value there stops it): made here, so it never starts broken. */
+const DEEP_CHECKS: Record<string, (value: string) => unknown> = {
+  'nat.nat_1_1_mapping': parseNatMapping,
+  'media.rtp_port_range': parsePortRange,
+};
 
 export type SourceName = 'config drive' | 'credentials' | 'kernel command line';
 /** Lowest to highest precedence. */
@@ -114,6 +121,7 @@ export function checkSetting(key: string, value: string): string | undefined {
   if (!spec) return 'unknown option';
   try {
     coerceOption(spec, value);
+    DEEP_CHECKS[key]?.(value);
   } catch (err) {
     return (err as Error).message;
   }
