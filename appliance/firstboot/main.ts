@@ -8,12 +8,14 @@ import { isAbsolute, join, normalize } from 'node:path';
 import { DRIVE_ENV_FILE, mountDrive, type MountedDrive } from './drive.ts';
 import { keptSecret } from './secret.ts';
 import { mergeSources, renderEnvFile, type RawSetting, type Setting, type SourceName } from './settings.ts';
-import { parseEnvFile, parseKernelCmdline, readCredentials } from './sources.ts';
+import { parseEnvFile, parseKernelCmdline, readCredentials, readSmbiosCredentials } from './sources.ts';
 import { discoverMappedAddress } from './stun.ts';
 
 export interface FirstbootOptions {
   /** Folder of system credentials (default /run/credentials/@system). */
   credentialsDir: string;
+  /** SMBIOS entries folder (default /sys/firmware/dmi/entries), read when systemd did not import them. */
+  smbiosDir: string;
   /** Kernel command line file (default /proc/cmdline). */
   cmdlineFile: string;
   /** Kept state: the generated admin secret, TLS files (default /var/lib/portunus-appliance). */
@@ -30,6 +32,7 @@ export interface FirstbootOptions {
 
 export const DEFAULTS: FirstbootOptions = {
   credentialsDir: '/run/credentials/@system',
+  smbiosDir: '/sys/firmware/dmi/entries',
   cmdlineFile: '/proc/cmdline',
   stateDir: '/var/lib/portunus-appliance',
   runDir: '/run/portunus',
@@ -67,7 +70,7 @@ export async function runFirstboot(options: Partial<FirstbootOptions> = {}): Pro
     if (driveDir !== undefined && existsSync(join(driveDir, DRIVE_ENV_FILE))) {
       sources['config drive'] = parseEnvFile(readFileSync(join(driveDir, DRIVE_ENV_FILE), 'utf8'), o.log);
     }
-    sources.credentials = readCredentials(o.credentialsDir);
+    sources.credentials = withSmbios(readCredentials(o.credentialsDir), readSmbiosCredentials(o.smbiosDir));
     if (sources.credentials.length > 0) o.log(`credentials: ${sources.credentials.map((c) => `portunus.${c.name}`).join(', ')}`);
     sources['kernel command line'] = existsSync(o.cmdlineFile) ? parseKernelCmdline(readFileSync(o.cmdlineFile, 'utf8')) : [];
     const { settings: given, problems } = mergeSources(sources);
@@ -90,6 +93,12 @@ export async function runFirstboot(options: Partial<FirstbootOptions> = {}): Pro
   } finally {
     drive?.unmount();
   }
+}
+
+/** Imported credentials, plus SMBIOS ones systemd left out (an imported one of the same name wins). */
+function withSmbios(imported: RawSetting[], smbios: RawSetting[]): RawSetting[] {
+  const have = new Set(imported.map((c) => c.name));
+  return [...imported, ...smbios.filter((c) => !have.has(c.name))];
 }
 
 function settleAdminSecret(settings: Map<string, Setting | Derived>, o: FirstbootOptions): void {

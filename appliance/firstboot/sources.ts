@@ -5,6 +5,8 @@
  *   "io.systemd.credential:portunus.admin_secret=...", qemu fw_cfg, systemd.set_credential=, nspawn
  *   --set-credential all land in the system credentials folder);
  * - the kernel command line: "portunus.<setting>=<value>" words.
+ * SMBIOS type 11 strings are also read straight from /sys/firmware/dmi/entries: systemd 252 (bookworm)
+ * does not always import them (measured in the boot test), and the format is systemd's documented one.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,4 +67,45 @@ export function readCredentials(dir: string): RawSetting[] {
     .filter((n) => n.startsWith(PREFIX))
     .sort()
     .map((n) => ({ name: n.slice(PREFIX.length), value: readFileSync(join(dir, n), 'utf8').replace(/\r?\n$/, '') }));
+}
+
+const SMBIOS_TEXT = 'io.systemd.credential:';
+const SMBIOS_BINARY = 'io.systemd.credential.binary:';
+
+/**
+ * Credentials in one SMBIOS type 11 (OEM strings) structure as the kernel exposes it (the formatted
+ * area, then NUL-terminated strings ending with an empty one): "io.systemd.credential:NAME=VALUE" and
+ * "io.systemd.credential.binary:NAME=BASE64", portunus.* names only. Never throws.
+ */
+export function parseSmbiosType11(raw: Buffer): RawSetting[] {
+  if (raw.length < 5 || raw[0] !== 11) return [];
+  const out: RawSetting[] = [];
+  const strings = raw.subarray(Math.min(raw[1], raw.length)).toString('latin1').split('\0');
+  for (const str of strings) {
+    const binary = str.startsWith(SMBIOS_BINARY);
+    if (!binary && !str.startsWith(SMBIOS_TEXT)) continue;
+    const body = str.slice(binary ? SMBIOS_BINARY.length : SMBIOS_TEXT.length);
+    const eq = body.indexOf('=');
+    if (eq < 0 || !body.startsWith(PREFIX)) continue;
+    const value = binary ? Buffer.from(body.slice(eq + 1), 'base64').toString('utf8') : Buffer.from(body.slice(eq + 1), 'latin1').toString('utf8');
+    out.push({ name: body.slice(PREFIX.length, eq), value });
+  }
+  return out;
+}
+
+/** Every SMBIOS type 11 structure under `dir` (entries named 11-N, each with a raw file). */
+export function readSmbiosCredentials(dir = '/sys/firmware/dmi/entries'): RawSetting[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => /^11-\d+$/.test(n));
+  } catch {
+    return [];
+  }
+  return names.sort().flatMap((n) => {
+    try {
+      return parseSmbiosType11(readFileSync(join(dir, n, 'raw')));
+    } catch {
+      return [];
+    }
+  });
 }

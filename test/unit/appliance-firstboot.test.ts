@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { runFirstboot } from '../../appliance/firstboot/main.ts';
 import { keptSecret } from '../../appliance/firstboot/secret.ts';
 import { canonicalName, mergeSources, quoteEnvValue, renderEnvFile } from '../../appliance/firstboot/settings.ts';
-import { parseEnvFile, parseKernelCmdline, readCredentials } from '../../appliance/firstboot/sources.ts';
+import { parseEnvFile, parseKernelCmdline, parseSmbiosType11, readCredentials } from '../../appliance/firstboot/sources.ts';
 import { prng } from '../helpers/prng.ts';
 
 const dirs: string[] = [];
@@ -58,6 +58,7 @@ function fixture(f: Fixture) {
     opts: {
       driveDir,
       credentialsDir,
+      smbiosDir: join(root, 'no-smbios'),
       cmdlineFile,
       stateDir: join(root, 'state'),
       runDir: join(root, 'run'),
@@ -102,6 +103,27 @@ describe('appliance first boot: parsers', () => {
       { name: 'general.api_secret', value: 'api\n' },
     ]);
     assert.deepEqual(readCredentials(join(d, 'missing')), []);
+  });
+
+  it('reads portunus.* credentials from an SMBIOS type 11 structure, text and base64', () => {
+    const strings = [
+      'io.systemd.credential:portunus.admin_secret=from-smbios',
+      `io.systemd.credential.binary:portunus.tls_key=${Buffer.from('-----BEGIN PRIVATE KEY-----\nK\n').toString('base64')}`,
+      'io.systemd.credential:other.thing=x',
+      'unrelated OEM string',
+    ];
+    const raw = Buffer.concat([Buffer.from([11, 5, 0x20, 0x00, strings.length]), Buffer.from(`${strings.join('\0')}\0\0`, 'latin1')]);
+    assert.deepEqual(parseSmbiosType11(raw), [
+      { name: 'admin_secret', value: 'from-smbios' },
+      { name: 'tls_key', value: '-----BEGIN PRIVATE KEY-----\nK\n' },
+    ]);
+    assert.deepEqual(parseSmbiosType11(Buffer.from([1, 5, 0, 0, 0])), [], 'not type 11');
+    const rnd = prng(11);
+    for (let i = 0; i < 3000; i++) {
+      const b = Buffer.from(raw.subarray(0, Math.floor(rnd() * (raw.length + 1))));
+      for (let k = 0; k < 3; k++) if (b.length) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
+      parseSmbiosType11(b); // never throws
+    }
   });
 
   it('gives every spelling of a setting one name', () => {
@@ -223,6 +245,18 @@ describe('appliance first boot: runFirstboot', () => {
     const g = fixture({});
     await runFirstboot(g.opts);
     assert.notEqual(keptSecret(join(g.opts.stateDir, 'admin_secret')).secret, first);
+  });
+
+  it('SMBIOS credentials systemd did not import are read; an imported one of the same name wins', async () => {
+    const f = fixture({ credentials: { 'portunus.api_secret': 'imported' } });
+    const entry = join(f.opts.smbiosDir, '11-0');
+    mkdirSync(entry, { recursive: true });
+    const strings = 'io.systemd.credential:portunus.admin_secret=smbios-admin\0io.systemd.credential:portunus.api_secret=smbios-api\0\0';
+    writeFileSync(join(entry, 'raw'), Buffer.concat([Buffer.from([11, 5, 0, 0, 2]), Buffer.from(strings)]));
+    await runFirstboot(f.opts);
+    const env = envFromFile(readFileSync(join(f.opts.runDir, 'portunus.env'), 'utf8'));
+    assert.equal(env.PORTUNUS_GENERAL_ADMIN_SECRET, 'smbios-admin');
+    assert.equal(env.PORTUNUS_GENERAL_API_SECRET, 'imported');
   });
 
   it('a given admin secret wins over the kept one without erasing it', async () => {

@@ -128,6 +128,7 @@ describe('appliance NAT helper: what first boot advertises and why', () => {
     await runFirstboot({
       driveDir: join(dir, 'drive'),
       credentialsDir: join(dir, 'none'),
+      smbiosDir: join(dir, 'none'),
       cmdlineFile: join(dir, 'cmdline'),
       stateDir: join(dir, 'state'),
       runDir: join(dir, 'run'),
