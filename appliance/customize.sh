@@ -23,6 +23,11 @@ if [ "$flavour" = cloud ]; then
   # may write /etc/default/portunus (see appliance/README.md).
   printf 'datasource_list: [ NoCloud, ConfigDrive, Ec2, GCE, Azure, OpenStack, None ]\n' \
     >"$root/etc/cloud/cloud.cfg.d/90-portunus.cfg"
+  # Start after cloud-init has written its files (write_files runs in cloud-init.service).
+  for unit in portunus.service portunus-firstboot.service; do
+    mkdir -p "$root/etc/systemd/system/$unit.d"
+    printf '[Unit]\nAfter=cloud-init.service cloud-config.service\n' >"$root/etc/systemd/system/$unit.d/cloud-init.conf"
+  done
 fi
 
 # Shrink: no package cache, no package lists, no docs beyond copyright.

@@ -56,13 +56,16 @@ rm -rf "$app/node_modules/.cache" "$app/node_modules/.package-lock.json"
 
 # --- /etc/portunus: the defaults, hardened for an appliance ---
 # The admin secret comes from first boot (given or generated), never the Janus sample default; the
-# Admin API is on (it is how an appliance is managed); sample secrets and PINs are blanked.
+# Admin API is on (it is how an appliance is managed); media ports are a fixed range; sample secrets
+# and PINs are blanked.
 for f in "$repo"/config/*.jcfg; do
   install -m 0644 "$f" "$root/etc/portunus/"
 done
 sed -i -e 's/^\([[:space:]]*\)admin_secret = .*/\1#admin_secret = ""  # set on first boot, see \/usr\/share\/doc\/portunus\/README.md/' \
   "$root/etc/portunus/janus.jcfg"
 sed -i -e 's/^\([[:space:]]*\)admin_http = false/\1admin_http = true/' "$root/etc/portunus/janus.transport.http.jcfg"
+# A fixed media port range, so the firewall and the NAT can forward it 1:1 (Janus's sample range).
+sed -i -e 's/^\([[:space:]]*\)rtp_port_range = ""/\1rtp_port_range = "20000-40000"/' "$root/etc/portunus/janus.jcfg"
 sed -i -E 's/^([[:space:]]*[A-Za-z_]*(secret|pin|pwd|password)[A-Za-z_]*[[:space:]]*=[[:space:]]*)"[^"]+"/\1""/' \
   "$root"/etc/portunus/janus.plugin.*.jcfg 2>/dev/null || true
 chmod 0755 "$root/etc/portunus"

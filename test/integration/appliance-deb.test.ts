@@ -89,7 +89,7 @@ describe('appliance .deb', { timeout: 900_000 }, () => {
     assert.ok(listed.includes('/etc/portunus/janus.jcfg'));
   });
 
-  it('ships no sample secret: no admin_secret default, no filled secret/pin/password, Admin API on', () => {
+  it('ships no sample secret: no admin_secret default, no filled secret/pin/password; Admin API on, fixed RTP range', () => {
     for (const f of filesUnder(join(x, 'etc/portunus'))) {
       const text = readFileSync(f, 'utf8');
       assert.doesNotMatch(text, /janusoverlord/, f);
@@ -100,6 +100,7 @@ describe('appliance .deb', { timeout: 900_000 }, () => {
     }
     assert.match(readFileSync(join(x, 'etc/portunus/janus.jcfg'), 'utf8'), /^\s*#admin_secret = ""/m);
     assert.match(readFileSync(join(x, 'etc/portunus/janus.transport.http.jcfg'), 'utf8'), /^\s*admin_http = true/m);
+    assert.match(readFileSync(join(x, 'etc/portunus/janus.jcfg'), 'utf8'), /^\s*rtp_port_range = "20000-40000"/m, 'a fixed range to open and forward');
   });
 
   it('node_modules holds the production dependencies only', async () => {
@@ -147,6 +148,7 @@ describe('appliance .deb', { timeout: 900_000 }, () => {
       'packaging/debian/portunus.sh',
       ...readdirSync(join(repo, 'appliance')).filter((f) => f.endsWith('.sh')).map((f) => `appliance/${f}`),
       'appliance/rootfs/usr/local/sbin/portunus-growroot',
+      'appliance/oci/entrypoint.sh',
     ];
     const r = await run('shellcheck', ['-x', '-P', 'SCRIPTDIR', ...scripts], { cwd: repo }).catch((err: Error & { stdout: string }) => ({ stdout: err.stdout || err.message }));
     assert.equal(r.stdout, '');
