@@ -4,7 +4,9 @@
 #   - the OCI image, built without a Docker engine: mmdebstrap -> umoci -> skopeo (OCI and
 #     docker-archive tarballs), running as the unprivileged user portunus;
 #   - checks: the OCI image under runc answers /janus/info; the cloud image booted in qemu with a NoCloud
-#     (cidata) drive whose user-data sets the NAT 1:1 address reports it in /janus/info.
+#     (cidata) drive whose user-data sets the NAT 1:1 address reports it in /janus/info; a werift peer on
+#     this host runs an EchoTest call with the plain image through 1:1 forwarded UDP ports, using the
+#     address the appliance advertises (appliance/checks/webrtc-echo.ts).
 #
 #   appliance/release.sh [--out DIR] [--no-check]
 #
@@ -145,6 +147,33 @@ if info=$(wait_info "http://127.0.0.1:$port/janus/info" 900) && grep -q '"public
 else
   echo "cloud-init check failed; serial log:" >&2
   cat "$work/cloud-serial.log" >&2
+  exit 1
+fi
+kill "$(cat "$qemu_pid_file")"
+took
+
+step "check: WebRTC EchoTest with the plain image through 1:1 forwarded UDP ports"
+# qemu's user network stands in for a cloud's 1:1 NAT: each media port is forwarded to the same port,
+# and the appliance advertises the NAT's outside address (here the host's 127.0.0.1). restrict=on
+# would drop the guest's UDP answers, so this check runs without it; the guest contacts nothing.
+drive=$work/portunus-drive.img
+printf 'NAT_1_1_MAPPING=127.0.0.1\nRTP_PORT_RANGE=21000-21009\n' >"$work/portunus.env"
+mkfs.vfat -C -n PORTUNUS "$drive" 1024 >/dev/null
+mcopy -i "$drive" "$work/portunus.env" ::portunus.env
+cp "$out/portunus-plain.qcow2" "$work/plain.qcow2"
+port=$(free_port)
+fwd=""
+for p in $(seq 21000 21009); do fwd="$fwd,hostfwd=udp:127.0.0.1:$p-:$p"; done
+qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -display none -monitor none -daemonize \
+  -serial "file:$work/plain-serial.log" -pidfile "$qemu_pid_file" \
+  -drive "file=$work/plain.qcow2,if=virtio,format=qcow2" -drive "file=$drive,if=virtio,format=raw,readonly=on" \
+  -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:8088$fwd" -device virtio-net-pci,netdev=n0
+if wait_info "http://127.0.0.1:$port/janus/info" 900 >/dev/null \
+  && (cd "$repo" && npx tsx appliance/checks/webrtc-echo.ts "http://127.0.0.1:$port/janus" 127.0.0.1); then
+  echo "   EchoTest call through the NAT forwards worked"
+else
+  echo "WebRTC check failed; serial log:" >&2
+  cat "$work/plain-serial.log" >&2
   exit 1
 fi
 kill "$(cat "$qemu_pid_file")"
