@@ -8,19 +8,22 @@
 #     this host runs an EchoTest call with the plain image through 1:1 forwarded UDP ports, using the
 #     address the appliance advertises (appliance/checks/webrtc-echo.ts).
 #
-#   appliance/release.sh [--out DIR] [--no-check]
+#   appliance/release.sh [--out DIR] [--no-check] [--steps deb,plain,cloud,oci,check-oci,check-cloud,check-webrtc]
 #
+# --steps runs only those steps, reusing what earlier runs left in DIR (default: all of them).
 # Timings of each step are printed; appliance/README.md has the measured ones.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 out=$here/out/release
 check=1
+steps=deb,plain,cloud,oci,check-oci,check-cloud,check-webrtc
 while [ $# -gt 0 ]; do
   case $1 in
     --out) out=$2; shift 2 ;;
     --no-check) check=0; shift ;;
-    *) echo "usage: $0 [--out DIR] [--no-check]" >&2; exit 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    *) echo "usage: $0 [--out DIR] [--no-check] [--steps LIST]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "$0: needs root" >&2; exit 1; }
@@ -42,20 +45,30 @@ cleanup() {
 }
 trap cleanup EXIT
 
+want() { [[ ",$steps," == *",$1,"* ]]; }
 step() { printf '\n== %s\n' "$*"; SECONDS=0; }
 took() { printf '   (%d s)\n' "$SECONDS"; }
 
-step ".deb"
-deb=$(bash "$repo/packaging/build-deb.sh" "$out")
-took
-step "plain image: raw, qcow2, vmdk, raw.xz"
-bash "$here/build-image.sh" --deb "$deb" --out "$out" --formats raw,qcow2,vmdk,xz
-took
-step "cloud-init image: qcow2"
-bash "$here/build-image.sh" --deb "$deb" --out "$out" --formats qcow2 --flavour cloud
-rm -f "$out/portunus-cloud.raw"
-took
+deb=$out/portunus_${version}_amd64.deb
+if want deb; then
+  step ".deb"
+  deb=$(bash "$repo/packaging/build-deb.sh" "$out")
+  took
+fi
+if want plain; then
+  step "plain image: raw, qcow2, vmdk, raw.xz"
+  bash "$here/build-image.sh" --deb "$deb" --out "$out" --formats raw,qcow2,vmdk,xz
+  took
+fi
+if want cloud; then
+  step "cloud-init image: qcow2"
+  bash "$here/build-image.sh" --deb "$deb" --out "$out" --formats qcow2 --flavour cloud
+  rm -f "$out/portunus-cloud.raw"
+  took
+fi
 
+oci=$work/oci
+if want oci || want check-oci; then
 step "OCI image (mmdebstrap -> umoci -> skopeo)"
 ociroot=$work/ociroot
 # shellcheck disable=SC2016 # "$1" in the hooks is expanded by mmdebstrap, not here
@@ -66,7 +79,6 @@ mmdebstrap --mode=root --variant=minbase --format=directory \
   --customize-hook='mkdir -p "$1"/var/lib/portunus && chroot "$1" chown portunus:portunus /var/lib/portunus' \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/usr/share/man/* "$1"/usr/share/doc/*/changelog*' \
   bookworm "$ociroot" "${PORTUNUS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-oci=$work/oci
 umoci init --layout "$oci"
 umoci new --image "$oci:portunus"
 umoci insert --image "$oci:portunus" "$ociroot" /
@@ -84,6 +96,7 @@ umoci gc --layout "$oci"
 skopeo copy --quiet "oci:$oci:portunus" "oci-archive:$out/portunus-oci.tar:portunus:$version"
 skopeo copy --quiet "oci:$oci:portunus" "docker-archive:$out/portunus-docker.tar:portunus:$version"
 took
+fi
 
 ls -la "$out"
 [ "$check" = 1 ] || exit 0
@@ -98,6 +111,7 @@ wait_info() { # URL SECONDS -> prints the info JSON
   return 1
 }
 
+if want check-oci; then
 step "check: the OCI image under runc answers /janus/info"
 bundle=$work/bundle
 umoci unpack --image "$oci:portunus" "$bundle" >/dev/null
@@ -121,7 +135,9 @@ fi
 runc kill "portunus-release-$$" KILL || true
 runc delete --force "portunus-release-$$" || true
 took
+fi
 
+if want check-cloud; then
 step "check: the cloud-init image takes its NAT 1:1 address from NoCloud user-data"
 cidata=$work/cidata.img
 printf 'instance-id: portunus-release\nlocal-hostname: portunus\n' >"$work/meta-data"
@@ -151,7 +167,9 @@ else
 fi
 kill "$(cat "$qemu_pid_file")"
 took
+fi
 
+if want check-webrtc; then
 step "check: WebRTC EchoTest with the plain image through 1:1 forwarded UDP ports"
 # qemu's user network stands in for a cloud's 1:1 NAT: each media port is forwarded to the same port,
 # and the appliance advertises the NAT's outside address (here the host's 127.0.0.1). restrict=on
@@ -178,4 +196,5 @@ else
 fi
 kill "$(cat "$qemu_pid_file")"
 took
+fi
 echo "release checks passed"

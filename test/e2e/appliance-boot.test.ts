@@ -4,7 +4,8 @@
  * nothing out (restrict=on), a FAT config drive labelled PORTUNUS carrying a NAT 1:1 address, and an
  * SMBIOS type 11 credential carrying the admin secret. From the host: /janus/info answers through the
  * forward and reports the mapped address; the Admin API takes the credential's secret and refuses the
- * Janus sample default. The serial log is printed when anything fails; qemu is killed by its PID.
+ * Janus sample default; the root file system grew into the disk enlarged before boot. The serial log
+ * is printed when anything fails; qemu is killed by its PID.
  *
  * Runs in every `npm test` (measured in appliance/README.md); PORTUNUS_SKIP_APPLIANCE_BOOT=1 skips it.
  * PORTUNUS_APPLIANCE_IMAGE=path.qcow2 boots an already built image instead of building one.
@@ -97,6 +98,8 @@ describe('appliance image boots configured', { skip, timeout: 1_800_000 }, () =>
       const t0 = Date.now();
       const disk = await buildImage();
       const built = Date.now();
+      // A bigger disk than the image: the root file system must grow into it on first boot.
+      await run('qemu-img', ['resize', '-q', disk, '+1G']);
       const drive = await configDrive();
       const [httpPort, adminPort] = await freePorts(2);
       const qemu = spawn(
@@ -151,6 +154,9 @@ describe('appliance image boots configured', { skip, timeout: 1_800_000 }, () =>
       assert.match(serial, new RegExp(`nat: advertising ${MAPPED.replace(/\./g, '\\.')} \\(nat_1_1_mapping from the config drive\\)`));
       assert.match(serial, /general\.admin_secret: from the credentials/);
       assert.doesNotMatch(serial, new RegExp(ADMIN_SECRET), 'the secret is not printed');
+      const grew = /portunus-growroot: root file system grew from (\d+) MiB to (\d+) MiB/.exec(serial);
+      assert.ok(grew, 'the root file system grows on first boot');
+      assert.ok(Number(grew[2]) >= Number(grew[1]) + 900, `grew by the added GiB: ${grew[0]}`);
     } catch (err) {
       failed = true;
       throw err;
