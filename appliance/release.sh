@@ -120,6 +120,8 @@ port=$(free_port)
 node -e '
   const fs = require("fs"); const f = process.argv[1]; const c = JSON.parse(fs.readFileSync(f, "utf8"));
   c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== "network");
+  // umoci turns VOLUME into a root-owned tmpfs; give it to the image user, as podman and docker do.
+  for (const m of c.mounts) if (m.destination === "/var/lib/portunus") m.options.push("uid=" + c.process.user.uid, "gid=" + c.process.user.gid, "mode=0750");
   c.process.terminal = false;
   c.process.env.push("PORTUNUS_HTTP_IP=127.0.0.1", "PORTUNUS_HTTP_PORT=" + process.argv[2], "PORTUNUS_WEBSOCKETS_WS=false",
     "PORTUNUS_HTTP_ADMIN_HTTP=false", "PORTUNUS_NAT_NAT_1_1_MAPPING=192.0.2.44", "PORTUNUS_NAT_ICE_ENFORCE_LIST=lo");
