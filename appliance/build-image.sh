@@ -35,7 +35,15 @@ out=$(cd "$out" && pwd)
 deb=$(realpath "$deb")
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/portunus-image.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# Never rm -rf through a mount a failed mmdebstrap may have left (it bind-mounts /dev, /proc, the .deb).
+remove_work() {
+  if findmnt -rn -o TARGET | grep -q "^$work/"; then
+    echo "$0: leaving $work: something is still mounted in it" >&2
+  else
+    rm -rf "$work"
+  fi
+}
+trap remove_work EXIT
 rootdir=$work/root
 
 packages=systemd,systemd-sysv,udev,dbus,kmod,linux-image-cloud-amd64,initramfs-tools,fdisk

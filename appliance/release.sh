@@ -41,7 +41,12 @@ qemu_pid_file=$work/qemu.pid
 cleanup() {
   if [ -s "$qemu_pid_file" ]; then kill "$(cat "$qemu_pid_file")" 2>/dev/null || true; fi
   runc delete --force "portunus-release-$$" >/dev/null 2>&1 || true
-  rm -rf "$work"
+  # Never rm -rf through a mount a failed mmdebstrap may have left (it bind-mounts /dev, /proc, the .deb).
+  if findmnt -rn -o TARGET | grep -q "^$work/"; then
+    echo "$0: leaving $work: something is still mounted in it" >&2
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT
 
