@@ -38,7 +38,7 @@ export const DEFAULTS: FirstbootOptions = {
   runDir: '/run/portunus',
   serviceGroup: 'portunus',
   log: (line) => process.stdout.write(`${line}\n`),
-  stunTimeoutMs: 8000,
+  stunTimeoutMs: 20_000, // DHCP may still be under way at boot
 };
 
 export interface FirstbootResult {

@@ -85,8 +85,8 @@ export function parseServer(spec: string): { host: string; port: number } {
 }
 
 /**
- * Ask a STUN server for our mapped address. Retransmits (500 ms doubling) until `timeoutMs`; rejects
- * when no valid answer came.
+ * Ask a STUN server for our mapped address. Retransmits (500 ms doubling, capped at 4 s) until
+ * `timeoutMs`; rejects when no valid answer came.
  */
 export function discoverMappedAddress(server: string, timeoutMs = 8000, rtoMs = 500): Promise<MappedAddress> {
   const { host, port } = parseServer(server);
@@ -97,6 +97,7 @@ export function discoverMappedAddress(server: string, timeoutMs = 8000, rtoMs = 
   return new Promise<MappedAddress>((resolve, reject) => {
     let rto = rtoMs;
     let timer: NodeJS.Timeout;
+    let lastError = '';
     const finish = (err: Error | undefined, result?: MappedAddress) => {
       clearTimeout(timer);
       clearTimeout(deadline);
@@ -105,13 +106,14 @@ export function discoverMappedAddress(server: string, timeoutMs = 8000, rtoMs = 
       else resolve(result as MappedAddress);
     };
     const send = () => {
+      // A send error (no route yet: DHCP may still be running at boot) is retried like a loss.
       sock.send(request, port, host, (err) => {
-        if (err) finish(new Error(`STUN ${server}: ${err.message}`));
+        if (err) lastError = err.message;
       });
       timer = setTimeout(send, rto);
-      rto *= 2;
+      rto = Math.min(rto * 2, 4000);
     };
-    const deadline = setTimeout(() => finish(new Error(`STUN ${server}: no answer in ${timeoutMs} ms`)), timeoutMs);
+    const deadline = setTimeout(() => finish(new Error(`STUN ${server}: no answer in ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}`)), timeoutMs);
     sock.on('message', (msg) => {
       const mapped = parseBindingResponse(msg, tid);
       if (mapped) finish(undefined, mapped);
