@@ -98,6 +98,7 @@ umoci config --image "$oci:portunus" \
   --config.label org.opencontainers.image.title=portunus \
   --config.label "org.opencontainers.image.version=$version"
 umoci gc --layout "$oci"
+rm -f "$out/portunus-oci.tar" "$out/portunus-docker.tar" # skopeo does not overwrite an archive
 skopeo copy --quiet "oci:$oci:portunus" "oci-archive:$out/portunus-oci.tar:portunus:$version"
 skopeo copy --quiet "oci:$oci:portunus" "docker-archive:$out/portunus-docker.tar:portunus:$version"
 took
