@@ -59,6 +59,10 @@ describe('appliance .deb', { timeout: 900_000 }, () => {
     assert.match(control, /^Architecture: amd64$/m);
     assert.match(control, /^Depends: .*libc6.*libstdc\+\+6/m);
     for (const s of ['postinst', 'prerm', 'postrm']) assert.ok(existsSync(join(ctl, s)), s);
+    for (const f of ['usr/bin/portunus', 'usr/lib/sysusers.d/portunus.conf', 'usr/lib/portunus/app/appliance/bin/portunus-firstboot.js', 'usr/share/doc/portunus/README.md']) {
+      assert.ok(existsSync(join(x, f)), f);
+    }
+    assert.match(readFileSync(join(x, 'usr/lib/sysusers.d/portunus.conf'), 'utf8'), /^u portunus /m);
   });
 
   it('carries the pinned Node runtime, which runs', async () => {
