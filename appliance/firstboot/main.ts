@@ -70,8 +70,13 @@ export async function runFirstboot(options: Partial<FirstbootOptions> = {}): Pro
     if (driveDir !== undefined && existsSync(join(driveDir, DRIVE_ENV_FILE))) {
       sources['config drive'] = parseEnvFile(readFileSync(join(driveDir, DRIVE_ENV_FILE), 'utf8'), o.log);
     }
-    sources.credentials = withSmbios(readCredentials(o.credentialsDir), readSmbiosCredentials(o.smbiosDir));
-    if (sources.credentials.length > 0) o.log(`credentials: ${sources.credentials.map((c) => `portunus.${c.name}`).join(', ')}`);
+    const imported = readCredentials(o.credentialsDir);
+    sources.credentials = withSmbios(imported, readSmbiosCredentials(o.smbiosDir));
+    if (sources.credentials.length > 0) {
+      const names = (list: RawSetting[]) => list.map((c) => `portunus.${c.name}`).join(', ');
+      const direct = sources.credentials.slice(imported.length);
+      o.log(`credentials: ${names(sources.credentials)}${direct.length ? ` (read from SMBIOS directly, not imported by systemd: ${names(direct)})` : ''}`);
+    }
     sources['kernel command line'] = existsSync(o.cmdlineFile) ? parseKernelCmdline(readFileSync(o.cmdlineFile, 'utf8')) : [];
     const { settings: given, problems } = mergeSources(sources);
     problems.forEach(o.log);

@@ -257,6 +257,7 @@ describe('appliance first boot: runFirstboot', () => {
     const env = envFromFile(readFileSync(join(f.opts.runDir, 'portunus.env'), 'utf8'));
     assert.equal(env.PORTUNUS_GENERAL_ADMIN_SECRET, 'smbios-admin');
     assert.equal(env.PORTUNUS_GENERAL_API_SECRET, 'imported');
+    assert.match(f.lines.join('\n'), /read from SMBIOS directly, not imported by systemd: portunus\.admin_secret\)/);
   });
 
   it('a given admin secret wins over the kept one without erasing it', async () => {
