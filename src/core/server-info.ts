@@ -15,6 +15,13 @@ const TRANSPORTS: Record<string, { name: string; description: string }> = {
   'janus.transport.websockets': { name: 'JANUS WebSockets transport plugin', description: 'WebSocket janus-protocol' },
 };
 
+/** As Janus: "public-ip" is the first nat_1_1_mapping address, "public-ips" all of them when several. */
+function publicIpKeys(mapping: string): Record<string, unknown> {
+  const ips = mapping.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (ips.length === 0) return {};
+  return ips.length > 1 ? { 'public-ip': ips[0], 'public-ips': ips } : { 'public-ip': ips[0] };
+}
+
 export function buildServerInfo(gw: Gateway, transaction?: string): JanusMessage {
   const g = gw.config.general;
   const nat = gw.config.nat;
@@ -45,6 +52,7 @@ export function buildServerInfo(gw: Gateway, transaction?: string): JanusMessage
     'candidates-timeout': g.candidates_timeout,
     'server-name': g.server_name,
     'local-ip': '127.0.0.1',
+    ...publicIpKeys(nat.nat_1_1_mapping),
     ipv6: gw.config.media.ipv6,
     'ice-lite': nat.ice_lite,
     'ice-tcp': nat.ice_tcp,
