@@ -41,6 +41,8 @@ const PLI_MIN_MS = 500;
 
 interface HandleState {
   role: Publisher | Subscriber | undefined;
+  /** The participant left, was kicked or its room destroyed: Janus wants a new handle. */
+  left: boolean;
   queue: Promise<void>;
   destroyed: boolean;
 }
@@ -169,7 +171,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
   // ---- messages ------------------------------------------------------------------------
 
   createSession(handle: PluginHandle): void {
-    handle.pluginState = { role: undefined, queue: Promise.resolve(), destroyed: false } satisfies HandleState;
+    handle.pluginState = { role: undefined, left: false, queue: Promise.resolve(), destroyed: false } satisfies HandleState;
     this.#handles.add(handle);
   }
 
@@ -205,6 +207,10 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
 
   async #async(handle: PluginHandle, state: HandleState, tx: string, request: string, body: Record<string, unknown>, jsep: Jsep | undefined): Promise<void> {
     const role = state.role;
+    if (state.left) {
+      if (request === 'join' || request === 'joinandconfigure') throw vrError(VR_ERROR.ALREADY_JOINED, 'Not in a room (create a new handle)');
+      throw vrError(VR_ERROR.NO_SUCH_ROOM, 'No such room');
+    }
     if (request === 'join' || request === 'joinandconfigure') {
       if (role) throw vrError(VR_ERROR.ALREADY_JOINED, `Already in as a ${role.kind} on this handle`);
       return this.#join(handle, state, tx, request, body, jsep);
@@ -221,6 +227,10 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
           this.#gw.pushEvent(handle, { videoroom: 'event', room: role.room.id, unpublished: 'ok' }, { transaction: tx });
           this.#gw.closePc(handle);
           return;
+        case 'pause':
+        case 'switch':
+          // What Janus 1.1.2 answers a publisher handle for these subscriber requests.
+          throw vrError(VR_ERROR.NO_SUCH_ROOM, 'No such room');
         case 'leave':
           this.#dropPublisher(role, true);
           this.#broadcast(role.room, { videoroom: 'event', room: role.room.id, leaving: role.id }, undefined);
@@ -551,7 +561,10 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     const room = pub.room;
     if (room.participants.get(pub.id) === pub) room.participants.delete(pub.id);
     const state = pub.handle.pluginState as HandleState | undefined;
-    if (state && state.role === pub) state.role = undefined;
+    if (state && state.role === pub) {
+      state.role = undefined;
+      state.left = true;
+    }
   }
 
   #dropSubscriber(sub: Subscriber): void {
@@ -560,7 +573,10 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     sub.update();
     sub.room.subscribers.delete(sub);
     const state = sub.handle.pluginState as HandleState | undefined;
-    if (state && state.role === sub) state.role = undefined;
+    if (state && state.role === sub) {
+      state.role = undefined;
+      state.left = true;
+    }
   }
 
   /** An event to every participant of the room but `except` (Janus notifies publishers' handles). */

@@ -146,8 +146,7 @@ export async function handleRoomRequest(host: RoomHost, request: string, body: R
       checkSecret(room.settings.secret, body, 'secret', ids);
       if (action === 'enable') room.checkAllowed = true;
       else if (action === 'disable') room.checkAllowed = false;
-      else {
-        if (body.allowed === undefined) throw vrError(VR_ERROR.MISSING_ELEMENT, 'Missing mandatory element (allowed)');
+      else if (body.allowed !== undefined) {
         const list = stringList(body.allowed);
         for (const t of list) {
           if (action === 'add') room.allowed.add(t);

@@ -7,7 +7,7 @@ import { VR_ERROR, vrError } from './errors.ts';
 import type { Id } from './params.ts';
 
 export const ROOM_AUDIO_CODECS = ['opus', 'isac32', 'isac16', 'pcmu', 'pcma', 'g722'] as const;
-export const ROOM_VIDEO_CODECS = ['vp8', 'vp9', 'h264', 'av1', 'h265'] as const;
+export const ROOM_VIDEO_CODECS = ['vp8', 'vp9', 'av1', 'h264', 'h265'] as const;
 
 export interface RoomSettings {
   room: Id;
