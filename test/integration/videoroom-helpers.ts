@@ -8,8 +8,10 @@ import { silentLogger } from '../../src/core/log.ts';
 import type { PortunusConfig } from '../../src/config/types.ts';
 import { transportConfig } from '../helpers/transport.ts';
 import { JanusWsClient, newTransaction, type JanusReply } from '../helpers/janus-client.ts';
-import { answerTo, loopbackPeer, offerWith, rtpPacket, waitConnected } from '../helpers/werift-peer.ts';
-import type { MediaStreamTrack, RTCPeerConnection, RtpPacket } from 'werift';
+import { answerTo, loopbackPeer, noStun, OPUS, offerWith, rtpPacket, VP8, waitConnected, waitGathered } from '../helpers/werift-peer.ts';
+import {
+  MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket, useAudioLevelIndication, useSdesMid, useSdesRTPStreamId, type RtcpPacket,
+} from 'werift';
 
 export const VR = 'janus.plugin.videoroom';
 
@@ -139,4 +141,63 @@ export async function subscribe(wsUrl: string, room: number, streams: Array<Reco
 export function count(s: Subscribing, mid: string, tag?: string): number {
   const list = s.received.get(mid) ?? [];
   return tag === undefined ? list.length : list.filter((x) => x.payload.subarray(0, tag.length).toString() === tag).length;
+}
+
+/** A publisher that writes crafted RTP on its transport (header extensions, simulcast SSRCs). */
+export interface RawPublisher {
+  p: Participant;
+  id: number;
+  pc: RTCPeerConnection;
+  /** Extension ids from our answer. */
+  ext: { mid: number; rid: number; level: number };
+  rtcp: RtcpPacket[];
+  send(pt: number, seq: number, ts: number, ssrc: number, payload: Buffer, extensions?: Array<{ id: number; payload: Buffer }>): Promise<void>;
+}
+
+export async function rawPublisher(wsUrl: string, room: number, opts: { simulcast?: string[]; jsep?: Record<string, unknown> } = {}): Promise<RawPublisher> {
+  const pc = new RTCPeerConnection({
+    iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'],
+    iceInterfaceAddresses: { udp4: '127.0.0.1' }, bundlePolicy: 'max-bundle', codecs: { audio: [OPUS], video: [VP8] },
+    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid(), useSdesRTPStreamId()] },
+  });
+  assert.equal(pc.config.iceServers.length, 0);
+  pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendonly' });
+  const simulcast = opts.simulcast?.map((rid) => ({ direction: 'send' as const, rid }));
+  pc.addTransceiver(new MediaStreamTrack({ kind: 'video' }), simulcast ? { direction: 'sendonly', simulcast } : { direction: 'sendonly' });
+  const offer = await pc.createOffer();
+  noStun(pc);
+  await pc.setLocalDescription(offer);
+  await waitGathered(pc);
+  const p = await Participant.attach(wsUrl);
+  const ev = await p.async({ request: 'joinandconfigure', room, ptype: 'publisher', display: 'raw' }, { type: 'offer', sdp: pc.localDescription!.sdp, ...(opts.jsep ?? {}) });
+  assert.equal(ev.plugindata.data.videoroom, 'joined', JSON.stringify(ev.plugindata.data));
+  await pc.setRemoteDescription(ev.jsep);
+  await waitConnected(pc);
+  const sdp: string = ev.jsep.sdp;
+  const ext = (uri: string) => Number(sdp.split("\r\n").find((l) => l.startsWith("a=extmap:") && l.endsWith(` ${uri}`))?.slice(9).split(" ")[0] ?? 0);
+  const rtcp: RtcpPacket[] = [];
+  pc.dtlsTransports[0].onRtcp.subscribe((r) => rtcp.push(r));
+  return {
+    p, id: ev.plugindata.data.id, pc, rtcp,
+    ext: { mid: ext('urn:ietf:params:rtp-hdrext:sdes:mid'), rid: ext('urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id'), level: ext('urn:ietf:params:rtp-hdrext:ssrc-audio-level') },
+    async send(pt, seq, ts, ssrc, payload, extensions = []) {
+      const h = new RtpHeader({ payloadType: pt, sequenceNumber: seq & 0xffff, timestamp: ts >>> 0, ssrc, marker: true, extensions });
+      await pc.dtlsTransports[0].sendRtp(payload, h);
+    },
+  };
+}
+
+/** One-packet VP8 frame (RFC 7741 descriptor with a 15-bit PictureID; key frames with the start code) ending in `tag`. */
+export function vp8Frame(keyframe: boolean, pictureId: number, tag: string): Buffer {
+  const t = Buffer.from(tag);
+  const size = 10 + t.length;
+  const frame = [(keyframe ? 0 : 1) | 0x10 | ((size & 7) << 5), (size >> 3) & 0xff, (size >> 11) & 0xff];
+  if (keyframe) frame.push(0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01);
+  return Buffer.concat([Buffer.from([0x90, 0x80, 0x80 | ((pictureId >> 8) & 0x7f), pictureId & 0xff]), Buffer.from(frame), t]);
+}
+
+/** The tag at the end of a vp8Frame payload. */
+export function vp8Tag(p: Buffer): string {
+  const key = (p[4] & 1) === 0;
+  return p.subarray(4 + (key ? 10 : 3)).toString();
 }
