@@ -10,7 +10,7 @@ import { transportConfig } from '../helpers/transport.ts';
 import { JanusWsClient, newTransaction, type JanusReply } from '../helpers/janus-client.ts';
 import { answerTo, loopbackPeer, noStun, OPUS, offerWith, rtpPacket, VP8, waitConnected, waitGathered } from '../helpers/werift-peer.ts';
 import {
-  MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket, useAudioLevelIndication, useSdesMid, useSdesRTPStreamId, type RtcpPacket,
+  MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, useAudioLevelIndication, useSdesMid, useSdesRTPStreamId, type RtcpPacket,
 } from 'werift';
 
 export const VR = 'janus.plugin.videoroom';
@@ -114,13 +114,13 @@ export interface Subscribing {
 }
 
 /** Join as a subscriber with the multistream API, answer, start, and wait for ICE/DTLS. */
-export async function subscribe(wsUrl: string, room: number, streams: Array<Record<string, unknown>> | undefined, extra: Record<string, unknown> = {}): Promise<Subscribing> {
+export async function subscribe(wsUrl: string, room: number, streams: Array<Record<string, unknown>> | undefined, extra: Record<string, unknown> = {}, peer?: RTCPeerConnection): Promise<Subscribing> {
   const p = await Participant.attach(wsUrl);
   const ev = await p.async({ request: 'join', room, ptype: 'subscriber', ...(streams ? { streams } : {}), ...extra });
   const attached = ev.plugindata.data;
   assert.equal(attached.videoroom, 'attached', JSON.stringify(attached));
   assert.equal(ev.jsep?.type, 'offer');
-  const pc = loopbackPeer();
+  const pc = peer ?? loopbackPeer();
   const received = new Map<string, RtpPacket[]>();
   pc.onTrack.subscribe((track) => {
     const tr = pc.getTransceivers().find((t) => t.receiver.track === track || t.receiver.tracks?.includes?.(track));
@@ -143,6 +143,16 @@ export function count(s: Subscribing, mid: string, tag?: string): number {
   return tag === undefined ? list.length : list.filter((x) => x.payload.subarray(0, tag.length).toString() === tag).length;
 }
 
+/** A loopback werift peer with the given codecs (no STUN). */
+export function peerWith(audio: RTCRtpCodecParameters[], video: RTCRtpCodecParameters[]): RTCPeerConnection {
+  const pc = new RTCPeerConnection({
+    iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'],
+    iceInterfaceAddresses: { udp4: '127.0.0.1' }, bundlePolicy: 'max-bundle', codecs: { audio, video },
+  });
+  assert.equal(pc.config.iceServers.length, 0);
+  return pc;
+}
+
 /** A publisher that writes crafted RTP on its transport (header extensions, simulcast SSRCs). */
 export interface RawPublisher {
   p: Participant;
@@ -154,10 +164,10 @@ export interface RawPublisher {
   send(pt: number, seq: number, ts: number, ssrc: number, payload: Buffer, extensions?: Array<{ id: number; payload: Buffer }>): Promise<void>;
 }
 
-export async function rawPublisher(wsUrl: string, room: number, opts: { simulcast?: string[]; jsep?: Record<string, unknown> } = {}): Promise<RawPublisher> {
+export async function rawPublisher(wsUrl: string, room: number, opts: { simulcast?: string[]; jsep?: Record<string, unknown>; video?: RTCRtpCodecParameters; munge?: (sdp: string) => string } = {}): Promise<RawPublisher> {
   const pc = new RTCPeerConnection({
     iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'],
-    iceInterfaceAddresses: { udp4: '127.0.0.1' }, bundlePolicy: 'max-bundle', codecs: { audio: [OPUS], video: [VP8] },
+    iceInterfaceAddresses: { udp4: '127.0.0.1' }, bundlePolicy: 'max-bundle', codecs: { audio: [OPUS], video: [opts.video ?? VP8] },
     headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid(), useSdesRTPStreamId()] },
   });
   assert.equal(pc.config.iceServers.length, 0);
@@ -169,7 +179,7 @@ export async function rawPublisher(wsUrl: string, room: number, opts: { simulcas
   await pc.setLocalDescription(offer);
   await waitGathered(pc);
   const p = await Participant.attach(wsUrl);
-  const ev = await p.async({ request: 'joinandconfigure', room, ptype: 'publisher', display: 'raw' }, { type: 'offer', sdp: pc.localDescription!.sdp, ...(opts.jsep ?? {}) });
+  const ev = await p.async({ request: 'joinandconfigure', room, ptype: 'publisher', display: 'raw' }, { type: 'offer', sdp: opts.munge ? opts.munge(pc.localDescription!.sdp) : pc.localDescription!.sdp, ...(opts.jsep ?? {}) });
   assert.equal(ev.plugindata.data.videoroom, 'joined', JSON.stringify(ev.plugindata.data));
   await pc.setRemoteDescription(ev.jsep);
   await waitConnected(pc);

@@ -43,10 +43,49 @@ export interface PubStream {
   bytes: number;
   /** Extra consumers of the raw packet (recorder, RTP forwarders), called before the fan-out. */
   taps: Array<(buf: Buffer) => void>;
+  /**
+   * Simulcast SSRCs learned from the rid extension (lowest substream first, 0 = not yet), shared by
+   * the stream's subscribers: browsers send the rid only on the first packets, possibly before a
+   * subscriber exists. `simEpoch` changes when one is learned.
+   */
+  simSsrcs: number[];
+  simEpoch: number;
+  ridBytes: Buffer[];
 }
 
-export function newPubStream(init: Omit<PubStream, 'sinks' | 'packets' | 'bytes' | 'taps' | 'disabled' | 'muted'>): PubStream {
-  return { ...init, disabled: false, muted: false, sinks: [], packets: 0, bytes: 0, taps: [] };
+export function newPubStream(init: Omit<PubStream, 'sinks' | 'packets' | 'bytes' | 'taps' | 'disabled' | 'muted' | 'simSsrcs' | 'simEpoch' | 'ridBytes'>): PubStream {
+  const sim = init.simulcast;
+  return {
+    ...init, disabled: false, muted: false, sinks: [], packets: 0, bytes: 0, taps: [],
+    simSsrcs: sim ? [0, 1, 2].map((i) => sim.ssrcs[i] ?? 0) : [], simEpoch: 0, ridBytes: sim ? sim.rids.map((r) => Buffer.from(r, 'latin1')) : [],
+  };
+}
+
+/** The layout a new selector starts from: the SDP's, with the SSRCs learned so far. */
+function learnedLayout(s: PubStream): SimulcastLayout {
+  const l = s.simulcast!;
+  return { ...l, ssrcs: s.simSsrcs.slice() };
+}
+
+/** Learn a simulcast SSRC from the rid extension of the packet in `view` (RFC 8852). */
+function learnRid(s: PubStream, view: RtpView): void {
+  const ssrc = view.ssrc;
+  const known = s.simSsrcs;
+  if (ssrc === known[0] || ssrc === known[1] || ssrc === known[2]) return;
+  const id = s.simulcast!.ridExtId;
+  const at = id > 0 ? view.findExtension(id) : -1;
+  if (at < 0) return;
+  let n = view.foundExtLength;
+  const b = view.buf;
+  while (n > 0 && b[at + n - 1] === 0) n--;
+  const rids = s.ridBytes;
+  for (let i = 0; i < rids.length; i++) {
+    if (rids[i].length === n && rids[i].compare(b, at, at + n) === 0) {
+      known[i] = ssrc;
+      s.simEpoch++;
+      return;
+    }
+  }
 }
 
 /** What a subscriber stream needs to know of its owner, without a cycle of imports. */
@@ -74,6 +113,8 @@ export class SubStream {
   payloadType: number;
   rewriter: SeqTsRewriter;
   sim: SimulcastSelector | null = null;
+  /** The source's simEpoch the selector was built with. */
+  simEpoch = -1;
   substreamTarget = 2;
   temporalTarget = 2;
   /** Packets and payload bytes relayed. */
@@ -99,11 +140,23 @@ export class SubStream {
     this.source = source;
     source.sinks.push(this);
     this.rewriter.switchSource();
-    this.sim = source.simulcast ? new SimulcastSelector(source.simulcast) : null;
-    if (this.sim) {
-      this.sim.setTarget(this.substreamTarget);
-      this.sim.setTemporalTarget(this.temporalTarget);
+    this.sim = null;
+    this.refreshSimulcast();
+  }
+
+  /** (Re)build the simulcast selector with the SSRCs the source learned (on attach, or when one is learned). */
+  refreshSimulcast(): void {
+    const source = this.source;
+    if (!source?.simulcast) return;
+    const sim = new SimulcastSelector(learnedLayout(source));
+    const old = this.sim;
+    sim.setTarget(this.substreamTarget);
+    sim.setTemporalTarget(this.temporalTarget);
+    if (old) {
+      sim.fallbackMs = old.fallbackMs;
     }
+    this.sim = sim;
+    this.simEpoch = source.simEpoch;
   }
 
   /** Stop taking packets (unsubscribe, the feed unpublished, the subscriber left). */
@@ -133,6 +186,7 @@ export class Forwarder {
     if (!view.wrap(buf)) return false;
     stream.packets++;
     stream.bytes += view.payloadLength;
+    if (stream.simulcast !== undefined) learnRid(stream, view);
     const taps = stream.taps;
     for (let i = 0; i < taps.length; i++) taps[i](buf);
     const sinks = stream.sinks;
@@ -145,6 +199,9 @@ export class Forwarder {
       if (!sink.send || !sink.owner.flowing) continue;
       if (dirty) this.#head.copy(buf, 0, 0, headLen);
       dirty = true;
+      // A selector that forwards nothing yet starts again from what the stream learned; one that
+      // forwards has been seeing the rids itself.
+      if (sink.sim !== null && sink.simEpoch !== stream.simEpoch && sink.sim.substream < 0) sink.refreshSimulcast();
       const sim = sink.sim;
       if (sim !== null) {
         const keep = sim.process(buf, nowMs);
