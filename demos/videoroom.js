@@ -21,7 +21,7 @@
     videos: $('videos'), stats: $('stats'),
   };
   const q = new URLSearchParams(location.search);
-  const servers = serverList(q);
+  const servers = PortunusDemo.serverList(q);
   if (/^\d{1,15}$/.test(q.get('room') || '')) el.room.value = q.get('room');
   el.display.value = (q.get('display') || `guest-${Math.floor(Math.random() * 1000)}`).slice(0, 64);
 
@@ -38,22 +38,8 @@
   const subStreams = new Map();
   const pendingSubscribe = [];
 
-  function serverList(p) {
-    const secure = location.protocol === 'https:';
-    const host = location.hostname.includes(':') ? `[${location.hostname}]` : location.hostname;
-    const wsPort = /^\d{1,5}$/.test(p.get('ws') || '') ? p.get('ws') : secure ? '8989' : '8188';
-    const ws = `${secure ? 'wss' : 'ws'}://${host}:${wsPort}/`;
-    const http = `${location.origin}/janus`;
-    const transport = p.get('transport');
-    if (transport === 'ws') return [ws];
-    if (transport === 'http') return [http];
-    return [ws, http];
-  }
-
   function setStatus(state, detail) {
-    el.status.dataset.state = state;
-    el.status.textContent = state;
-    el.status.title = detail || '';
+    PortunusDemo.setStatus(el.status, state, detail);
   }
 
   function describe(err) {

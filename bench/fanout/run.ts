@@ -155,6 +155,8 @@ interface Row {
   rssPerSubKb: number;
   forwarded: number;
   connected: number;
+  /** Packets per subscriber: min, median, max. */
+  spread: [number, number, number];
 }
 
 async function measure(server: Server, n: number, seconds: number): Promise<Row> {
@@ -176,9 +178,11 @@ async function measure(server: Server, n: number, seconds: number): Promise<Row>
     ask(child, { kind: 'report' });
     const counts = (await next(child, 'counts')) as Extract<SubscriberMessage, { kind: 'counts' }>;
     const forwarded = counts.perSubscriber.reduce((a, b) => a + b, 0);
+    const sorted = [...counts.perSubscriber].sort((a, b) => a - b);
+    const spread: [number, number, number] = [sorted[0] ?? 0, sorted[sorted.length >> 1] ?? 0, sorted[sorted.length - 1] ?? 0];
     const expected = sent * ready.connected;
     return {
-      server: server.name, n, connected: ready.connected, forwarded,
+      server: server.name, n, connected: ready.connected, forwarded, spread,
       cpuPer100k: forwarded > 0 ? ((cpu1 - cpu0) / 1000) / (forwarded / 100_000) : NaN,
       loss: expected > 0 ? Math.max(0, 1 - forwarded / expected) : 1,
       rssPerSubKb: ready.connected > 0 ? (rss1 - rss0) / ready.connected : NaN,
@@ -199,7 +203,7 @@ for (const name of (['janus', 'portunus'] as const).filter((s) => !opts.only || 
     for (const n of opts.subscribers) {
       const row = await measure(server, n, opts.seconds);
       rows.push(row);
-      process.stderr.write(`${name} N=${n}: ${JSON.stringify(row)}\n`);
+      process.stderr.write(`${name} N=${n}: ${JSON.stringify(row)} (sent ${opts.seconds * 200} per subscriber)\n`);
     }
   } finally {
     await server.stop();
