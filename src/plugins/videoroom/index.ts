@@ -24,7 +24,7 @@ import { RtcpKind, RtcpWalker } from '../../media/rtcp.ts';
 import { RtpView } from '../../media/rtp.ts';
 import { errorBody, VR_ERROR, vrError } from './errors.ts';
 import { check, type Id, type IdMode } from './params.ts';
-import { Publisher, randomId, Room, Subscriber } from './model.ts';
+import { describePubStream, Publisher, randomId, Room, Subscriber } from './model.ts';
 import { settingsFrom } from './room-settings.ts';
 import { checkSecret, findRoom, handleRoomRequest, type RoomHost } from './room-requests.ts';
 import { Forwarder, type PubStream, type SubStream } from './streams.ts';
@@ -353,7 +353,11 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
       for (const [pub, st] of wanted) sub.addStream(st, pub.id);
       room.subscribers.add(sub);
       state.role = sub;
-      this.#offer(sub, { videoroom: 'attached', room: room.id, ...(legacy ? { id: body.feed, warning: 'deprecated_api' } : {}) }, tx);
+      const feedDisplay = legacy ? room.participants.get(body.feed as Id)?.display : undefined;
+      this.#offer(sub, {
+        videoroom: 'attached', room: room.id,
+        ...(legacy ? { id: body.feed, warning: 'deprecated_api', ...(feedDisplay !== undefined ? { display: feedDisplay } : {}) } : {}),
+      }, tx);
       return;
     }
     throw vrError(VR_ERROR.INVALID_ELEMENT, 'Invalid element (ptype)');
@@ -514,6 +518,14 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     if (record === true && pub.publishing) await startRecording(this.#rec, pub);
     else if (record === false) await stopRecording(pub);
     const data = joined ?? { videoroom: 'event', room: room.id, configured: 'ok' };
+    if (answer && !joined) {
+      // Janus describes what it took from the offer.
+      const a = pub.streams.find((s) => s.type === 'audio');
+      const v = pub.streams.find((s) => s.type === 'video');
+      if (a) data.audio_codec = a.codec;
+      if (v) data.video_codec = v.codec;
+      data.streams = pub.streams.map((s) => describePubStream(s));
+    }
     this.#gw.pushEvent(pub.handle, data, answer ? { transaction: tx, jsep: { type: 'answer', sdp: answer } } : { transaction: tx });
     if (first) this.#broadcast(room, { videoroom: 'event', room: room.id, publishers: [pub.describe()] }, pub);
   }
@@ -551,7 +563,9 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     }
     pub.streams = [];
     pub.level.talking = false;
-    for (const sub of affected) if (room.subscribers.has(sub)) this.#offer(sub, { videoroom: 'updated', room: room.id }, undefined);
+    // Like Janus, only a subscriber whose PeerConnection is up is sent a new offer right away; the
+    // others see the inactive streams in their next negotiation.
+    for (const sub of affected) if (room.subscribers.has(sub) && sub.pcUp) this.#offer(sub, { videoroom: 'updated', room: room.id }, undefined);
     if (notify) this.#broadcast(room, { videoroom: 'event', room: room.id, unpublished: pub.id }, pub);
   }
 

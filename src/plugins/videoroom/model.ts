@@ -164,7 +164,7 @@ export class Subscriber implements SinkOwner {
   }
 
   describe(): Array<Record<string, unknown>> {
-    return this.streams.map((s) => describeSubStream(this.room, s));
+    return this.streams.map((s) => describeSubStream(this.room, s, this.pcUp));
   }
 
   detachAll(): void {
@@ -172,8 +172,8 @@ export class Subscriber implements SinkOwner {
   }
 }
 
-export function describeSubStream(room: Room, s: SubStream): Record<string, unknown> {
-  const d: Record<string, unknown> = { type: s.type, active: s.active, mindex: s.mindex, mid: s.mid, ready: s.active, send: s.send };
+export function describeSubStream(room: Room, s: SubStream, ready: boolean): Record<string, unknown> {
+  const d: Record<string, unknown> = { type: s.type, active: s.active, mindex: s.mindex, mid: s.mid, ready: ready && s.active, send: s.send };
   if (!s.active || !s.source) return d;
   const feed = s.feedId !== undefined ? room.participants.get(s.feedId) : undefined;
   d.feed_id = s.feedId;
