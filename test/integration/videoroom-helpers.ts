@@ -197,17 +197,23 @@ export async function rawPublisher(wsUrl: string, room: number, opts: { simulcas
   };
 }
 
-/** One-packet VP8 frame (RFC 7741 descriptor with a 15-bit PictureID; key frames with the start code) ending in `tag`. */
-export function vp8Frame(keyframe: boolean, pictureId: number, tag: string): Buffer {
+/**
+ * One-packet VP8 frame (RFC 7741 descriptor with a 15-bit PictureID and, with `tid`, TL0PICIDX and
+ * the temporal layer id; key frames with the start code) ending in `tag`.
+ */
+export function vp8Frame(keyframe: boolean, pictureId: number, tag: string, tid?: number): Buffer {
   const t = Buffer.from(tag);
   const size = 10 + t.length;
   const frame = [(keyframe ? 0 : 1) | 0x10 | ((size & 7) << 5), (size >> 3) & 0xff, (size >> 11) & 0xff];
   if (keyframe) frame.push(0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01);
-  return Buffer.concat([Buffer.from([0x90, 0x80, 0x80 | ((pictureId >> 8) & 0x7f), pictureId & 0xff]), Buffer.from(frame), t]);
+  const desc = [0x90, tid === undefined ? 0x80 : 0xe0, 0x80 | ((pictureId >> 8) & 0x7f), pictureId & 0xff];
+  if (tid !== undefined) desc.push(pictureId & 0xff, (tid & 3) << 6);
+  return Buffer.concat([Buffer.from(desc), Buffer.from(frame), t]);
 }
 
 /** The tag at the end of a vp8Frame payload. */
 export function vp8Tag(p: Buffer): string {
-  const key = (p[4] & 1) === 0;
-  return p.subarray(4 + (key ? 10 : 3)).toString();
+  const at = 4 + (p[1] & 0x40 ? 1 : 0) + (p[1] & 0x20 ? 1 : 0);
+  const key = (p[at] & 1) === 0;
+  return p.subarray(at + (key ? 10 : 3)).toString();
 }

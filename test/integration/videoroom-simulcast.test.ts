@@ -53,7 +53,8 @@ test('rid simulcast (VP8): per-subscriber layers, switching on keyframes', async
   const lo = await subscribe(wsUrl, room, [{ feed: pub.id, mid: '1' }]);
   assert.equal((await lo.p.async({ request: 'configure', mid: '0', substream: 0 })).plugindata.data.configured, 'ok');
   for (; i < 10; i++) await vp8Round(pub, i, i === 3 ? [0, 1, 2] : [], false);
-  await until(() => video(hi).length >= 5 && video(lo).length >= 5, 8000, 'both layers');
+  const last = (x: Subscribing) => (video(x).length ? vp8Tag(video(x)[video(x).length - 1].payload) : '');
+  await until(() => last(hi) === 'L2-9' && last(lo) === 'L0-9', 8000, 'both layers');
   // Like Janus, a subscriber climbs through the keyframes of the first round up to its target, then stays.
   assert.deepEqual(tagsFrom(video(hi), 'L2-3'), ['L2-3', 'L2-4', 'L2-5', 'L2-6', 'L2-7', 'L2-8', 'L2-9']);
   assert.ok(video(lo).every((p) => vp8Tag(p.payload).startsWith('L0-')), video(lo).map((p) => vp8Tag(p.payload)).join(' '));
@@ -102,6 +103,38 @@ test('SSRC simulcast (SIM group) with H.264', async () => {
   await s.p.async({ request: 'configure', mid: '0', substream: 0 });
   for (; i < 12; i++) await round(i, i === 9 ? [0] : []);
   await until(() => video(s)[video(s).length - 1].payload.subarray(2).toString() === 'H0-11', 8000, 'switched to layer 0');
+  assertOneStream(video(s));
+  for (const x of [pub.pc, s.pc]) await x.close();
+  for (const x of [admin, pub.p, s.p]) x.close();
+});
+
+test('VP8 temporal layers: a subscriber at temporal 0 gets only the base layer, without sequence gaps', async () => {
+  const admin = await Participant.attach(wsUrl);
+  const room = (await admin.sync({ request: 'create' })).room;
+  const pub = await rawPublisher(wsUrl, room, { simulcast: ['h', 'm', 'l'] });
+  // Layer tids cycle 0,2,1,2 (L1T3); only substream 2 is sent here, with its rid.
+  const tids = [0, 2, 1, 2];
+  const send = async (i: number, key: boolean) => {
+    const ext = [{ id: pub.ext.mid, payload: Buffer.from('1') }, { id: pub.ext.rid, payload: Buffer.from('h') }];
+    await pub.send(96, 3000 + i, 3000 * i, SSRCS[2], vp8Frame(key, 500 + i, `T${tids[i % 4]}-${i}`, tids[i % 4]), ext);
+    await sleep(2);
+  };
+  let i = 0;
+  for (; i < 2; i++) await send(i, true);
+  const s = await subscribe(wsUrl, room, [{ feed: pub.id, mid: '1' }]);
+  assert.equal((await s.p.async({ request: 'configure', mid: '0', temporal: 0 })).plugindata.data.configured, 'ok');
+  for (; i < 20; i++) await send(i, i === 4);
+  await until(() => video(s).length >= 4, 8000, 'base layer packets');
+  await sleep(200);
+  const tags = video(s).map((p) => vp8Tag(p.payload));
+  assert.ok(tags.length >= 4 && tags.every((t) => t.startsWith('T0-')), tags.join(' '));
+  assertOneStream(video(s));
+  await s.p.waitNotification((d) => d.temporal === 0);
+  // Back to all layers: every frame again.
+  await s.p.async({ request: 'configure', mid: '0', temporal: 2 });
+  const n = video(s).length;
+  for (; i < 32; i++) await send(i, false);
+  await until(() => video(s).length >= n + 10, 8000, 'all layers again');
   assertOneStream(video(s));
   for (const x of [pub.pc, s.pc]) await x.close();
   for (const x of [admin, pub.p, s.p]) x.close();
