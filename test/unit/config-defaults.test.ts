@@ -34,5 +34,6 @@ test('config/ sets every option of the schema', () => {
 test('config/ loads without warnings and equals the schema defaults', () => {
   const fromFiles = loadConfig({ configDir: CONFIG_DIR });
   assert.deepEqual(fromFiles.warnings, []);
-  assert.deepEqual(fromFiles.config, loadConfig().config);
+  // Plugin files in config/ (janus.plugin.*.jcfg) are not part of the core schema.
+  assert.deepEqual({ ...fromFiles.config, pluginConfigs: {} }, loadConfig().config);
 });
