@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseJcfg } from '../../src/config/jcfg.ts';
-import { count, Participant, publish, rawPublisher, sleep, startVideoRoomServer, subscribe, until, VR, vp8Frame } from './videoroom-helpers.ts';
+import { closeAll, count, Participant, publish, rawPublisher, sleep, startVideoRoomServer, subscribe, until, VR, vp8Frame } from './videoroom-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'videoroom-'));
 writeFileSync(join(dir, 'janus.plugin.videoroom.jcfg'), 'general: {\n\tadmin_key = "adm"\n}\nroom-4321: {\n\tdescription = "From file"\n\tpublishers = 2\n}\n');
@@ -21,6 +21,7 @@ const server = await startVideoRoomServer((c) => {
   c.pluginConfigs = { ...(c.pluginConfigs ?? {}), [VR]: parseJcfg(readFileSync(join(dir, 'janus.plugin.videoroom.jcfg'), 'utf8')) };
 });
 after(async () => {
+  await closeAll();
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -220,4 +221,29 @@ test('update batches subscribe and unsubscribe into one offer; send:false stops 
   assert.equal((await s.p.async({ request: 'switch', streams: [{ feed: a.id, mid: '0', sub_mid: '1' }] })).plugindata.data.error_code, 430);
   for (const x of [a.pc, b.pc, s.pc]) await x.close();
   for (const x of [admin, a.p, b.p, s.p]) x.close();
+});
+
+test('fir_freq asks the publisher for keyframes; a subscriber PLI is relayed to the publisher', async () => {
+  const admin = await Participant.attach(wsUrl);
+  const firRoom = await newRoom(admin, { fir_freq: 1 });
+  const pub = await publish(wsUrl, firRoom, 'fir');
+  const s = await subscribe(wsUrl, firRoom, [{ feed: pub.id, mid: '1' }]);
+  await pub.send(5, 'w', 20);
+  const base = pub.pli;
+  await pub.send(130, 'f', 20); // about 2.6 s of video
+  await until(() => pub.pli >= base + 2, 8000, 'periodic PLIs from fir_freq');
+
+  const room = await newRoom(admin, {});
+  const pub2 = await publish(wsUrl, room, 'pli');
+  const s2 = await subscribe(wsUrl, room, [{ feed: pub2.id, mid: '1' }]);
+  await pub2.send(20, 'v', 10);
+  await until(() => count(s2, '0') >= 10, 8000, 'video before the PLI');
+  await sleep(700); // past the relay's rate limit
+  const before = pub2.pli;
+  const ssrc = s2.received.get('0')![0].header.ssrc;
+  const receiver = s2.pc.getTransceivers().find((t) => t.mid === '0')!.receiver;
+  await receiver.sendRtcpPLI(ssrc);
+  await until(() => pub2.pli > before, 8000, 'the subscriber PLI relayed to the publisher');
+  for (const x of [pub.pc, s.pc, pub2.pc, s2.pc]) await x.close();
+  for (const x of [admin, pub.p, s.p, pub2.p, s2.p]) x.close();
 });

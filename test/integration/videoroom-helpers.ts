@@ -15,6 +15,24 @@ import {
 
 export const VR = 'janus.plugin.videoroom';
 
+/** Everything opened by these helpers, closed by closeAll() in each file's after(): a failed test must not leave the process alive. */
+const opened: Array<{ close(): unknown }> = [];
+
+export async function closeAll(): Promise<void> {
+  for (const x of opened.splice(0).reverse()) {
+    try {
+      await x.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+export function track<T extends { close(): unknown }>(x: T): T {
+  opened.push(x);
+  return x;
+}
+
 export async function startVideoRoomServer(mutate?: (c: PortunusConfig) => void): Promise<RunningServer> {
   return startServer(transportConfig(mutate), { logger: silentLogger() });
 }
@@ -37,7 +55,7 @@ export class Participant {
     const client = await JanusWsClient.connect(wsUrl);
     const sid = await client.createSession();
     const hid = await client.attach(sid, VR);
-    return new Participant(client, sid, hid);
+    return track(new Participant(client, sid, hid));
   }
 
   /** A synchronous request: the plugindata of the reply. */
@@ -84,7 +102,7 @@ export async function publish(wsUrl: string, room: number, display: string, kind
   const p = await Participant.attach(wsUrl);
   const joined = await p.async({ request: 'join', room, ptype: 'publisher', display });
   assert.equal(joined.plugindata.data.videoroom, 'joined', JSON.stringify(joined.plugindata.data));
-  const pc = loopbackPeer();
+  const pc = track(loopbackPeer());
   const offer = await offerWith(pc, kinds, false);
   const conf = await p.async({ request: 'configure', audio: true, video: true }, { type: 'offer', sdp: offer.sdp });
   assert.equal(conf.plugindata.data.configured, 'ok', JSON.stringify(conf.plugindata.data));
@@ -120,7 +138,7 @@ export async function subscribe(wsUrl: string, room: number, streams: Array<Reco
   const attached = ev.plugindata.data;
   assert.equal(attached.videoroom, 'attached', JSON.stringify(attached));
   assert.equal(ev.jsep?.type, 'offer');
-  const pc = peer ?? loopbackPeer();
+  const pc = track(peer ?? loopbackPeer());
   const received = new Map<string, RtpPacket[]>();
   pc.onTrack.subscribe((track) => {
     const tr = pc.getTransceivers().find((t) => t.receiver.track === track || t.receiver.tracks?.includes?.(track));
@@ -150,7 +168,7 @@ export function peerWith(audio: RTCRtpCodecParameters[], video: RTCRtpCodecParam
     iceInterfaceAddresses: { udp4: '127.0.0.1' }, bundlePolicy: 'max-bundle', codecs: { audio, video },
   });
   assert.equal(pc.config.iceServers.length, 0);
-  return pc;
+  return track(pc);
 }
 
 /** A publisher that writes crafted RTP on its transport (header extensions, simulcast SSRCs). */
@@ -171,6 +189,7 @@ export async function rawPublisher(wsUrl: string, room: number, opts: { simulcas
     headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid(), useSdesRTPStreamId()] },
   });
   assert.equal(pc.config.iceServers.length, 0);
+  track(pc);
   pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendonly' });
   const simulcast = opts.simulcast?.map((rid) => ({ direction: 'send' as const, rid }));
   pc.addTransceiver(new MediaStreamTrack({ kind: 'video' }), simulcast ? { direction: 'sendonly', simulcast } : { direction: 'sendonly' });

@@ -5,10 +5,13 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { count, Participant, publish, sleep, startVideoRoomServer, subscribe, until } from './videoroom-helpers.ts';
+import { closeAll, count, Participant, publish, sleep, startVideoRoomServer, subscribe, until } from './videoroom-helpers.ts';
 
 const server = await startVideoRoomServer();
-after(() => server.close());
+after(async () => {
+  await closeAll();
+  await server.close();
+});
 const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
 
 async function newRoom(extra: Record<string, unknown> = {}): Promise<{ admin: Participant; room: number }> {

@@ -7,7 +7,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
 import { answerTo, loopbackPeer, offerWith, waitConnected } from '../helpers/werift-peer.ts';
-import { Participant, startVideoRoomServer } from './videoroom-helpers.ts';
+import { closeAll, Participant, startVideoRoomServer, track } from './videoroom-helpers.ts';
 import type { RunningServer } from '../../src/server.ts';
 
 let ref: ReferenceJanus;
@@ -17,6 +17,7 @@ before(async () => {
   server = await startVideoRoomServer();
 });
 after(async () => {
+  await closeAll();
   await server?.close();
   await ref?.stop();
 });
@@ -34,7 +35,7 @@ async function run(wsUrl: string): Promise<Record<string, unknown>> {
   const pub = await Participant.attach(wsUrl);
   const joined = await pub.async({ request: 'join', room, ptype: 'publisher', display: 'pub', id: 42 });
   out.joined = joined.plugindata.data;
-  const pc = loopbackPeer();
+  const pc = track(loopbackPeer());
   const offer = await offerWith(pc, ['audio', 'video'], false);
   const conf = await pub.async({ request: 'configure', audio: true, video: true, descriptions: [{ mid: '1', description: 'camera' }] }, { type: 'offer', sdp: offer.sdp });
   out.configured = conf.plugindata.data;
@@ -48,7 +49,7 @@ async function run(wsUrl: string): Promise<Record<string, unknown>> {
   const att = await sub.async({ request: 'join', room, ptype: 'subscriber', streams: [{ feed: 42 }] });
   out.attached = att.plugindata.data;
   out.offerKinds = [...att.jsep.sdp.matchAll(/m=(audio|video|application) /g)].map((m) => m[1]);
-  const spc = loopbackPeer();
+  const spc = track(loopbackPeer());
   const started = await sub.async({ request: 'start' }, { type: 'answer', sdp: await answerTo(spc, att.jsep) });
   out.started = started.plugindata.data;
   await waitConnected(spc);

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parseJcfg } from '../../src/config/jcfg.ts';
 import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
 import { JanusWsClient, newTransaction } from '../helpers/janus-client.ts';
-import { startVideoRoomServer, VR } from './videoroom-helpers.ts';
+import { closeAll, startVideoRoomServer, track, VR } from './videoroom-helpers.ts';
 import type { RunningServer } from '../../src/server.ts';
 
 let ref: ReferenceJanus;
@@ -22,6 +22,7 @@ before(async () => {
   });
 });
 after(async () => {
+  await closeAll();
   await server?.close();
   await ref?.stop();
 });
@@ -75,7 +76,7 @@ const SCRIPT: Step[] = [
 ];
 
 async function run(wsUrl: string): Promise<unknown[]> {
-  const c = await JanusWsClient.connect(wsUrl);
+  const c = track(await JanusWsClient.connect(wsUrl));
   const sid = await c.createSession();
   const handles = [await c.attach(sid, VR), await c.attach(sid, VR)];
   const out: unknown[] = [];

@@ -7,10 +7,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RtpHeader } from 'werift';
 import { fuzzSeed, prng } from '../helpers/prng.ts';
-import { count, Participant, publish, rawPublisher, sleep, startVideoRoomServer, subscribe, until } from './videoroom-helpers.ts';
+import { closeAll, count, Participant, publish, rawPublisher, sleep, startVideoRoomServer, subscribe, until } from './videoroom-helpers.ts';
 
 const server = await startVideoRoomServer();
-after(() => server.close());
+after(async () => {
+  await closeAll();
+  await server.close();
+});
 const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
 
 test('malformed RTP flood, then the publisher vanishes: subscribers and the room carry on', { timeout: 120_000 }, async () => {

@@ -8,10 +8,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RTCRtpCodecParameters, type RtpPacket } from 'werift';
-import { Participant, peerWith, rawPublisher, sleep, startVideoRoomServer, subscribe, until, vp8Frame, vp8Tag, type RawPublisher, type Subscribing } from './videoroom-helpers.ts';
+import { closeAll, Participant, peerWith, rawPublisher, sleep, startVideoRoomServer, subscribe, until, vp8Frame, vp8Tag, type RawPublisher, type Subscribing } from './videoroom-helpers.ts';
 
 const server = await startVideoRoomServer();
-after(() => server.close());
+after(async () => {
+  await closeAll();
+  await server.close();
+});
 const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
 
 const SSRCS = [0x1111, 0x2222, 0x3333];
