@@ -247,3 +247,40 @@ test('fir_freq asks the publisher for keyframes; a subscriber PLI is relayed to 
   for (const x of [pub.pc, s.pc, pub2.pc, s2.pc]) await x.close();
   for (const x of [admin, pub.p, s.p, pub2.p, s2.p]) x.close();
 });
+
+test('republish after unpublish on the same handle; enable_recording on a live room; subscriber leave', async () => {
+  const admin = await Participant.attach(wsUrl);
+  const room = await newRoom(admin, { secret: 's' });
+  const pub = await publish(wsUrl, room, 'again');
+  assert.equal((await pub.p.async({ request: 'unpublish' })).plugindata.data.unpublished, 'ok');
+  await pub.pc.close();
+  // publish again with a new PeerConnection: the room hears the publisher again.
+  const { loopbackPeer, offerWith, waitConnected } = await import('../helpers/werift-peer.ts');
+  const pc2 = loopbackPeer();
+  const offer = await offerWith(pc2, ['audio', 'video'], false);
+  const again = await pub.p.async({ request: 'publish' }, { type: 'offer', sdp: offer.sdp });
+  assert.equal(again.plugindata.data.configured, 'ok', JSON.stringify(again.plugindata.data));
+  await pc2.setRemoteDescription(again.jsep);
+  await waitConnected(pc2);
+  const watcher = await Participant.attach(wsUrl);
+  const w = await watcher.async({ request: 'join', room, ptype: 'publisher' });
+  assert.deepEqual(w.plugindata.data.publishers.map((p: any) => p.id), [pub.id]);
+
+  // enable_recording starts recorders for the publishers already there.
+  const recDir = join(dir, 'rec-live');
+  assert.deepEqual((await admin.sync({ request: 'edit', room, secret: 's', new_rec_dir: recDir })).videoroom, 'edited');
+  assert.deepEqual(await admin.sync({ request: 'enable_recording', room, secret: 's', record: true }), { videoroom: 'success', record: true });
+  await until(() => { try { return readdirSync(recDir).length === 2; } catch { return false; } }, 8000, 'two recordings');
+  assert.deepEqual(readdirSync(recDir).map((f) => f.replace(/-\d+-(audio|video)/, '-T-$1')).sort(), [`videoroom-${room}-user-${pub.id}-T-audio-0.mjr`, `videoroom-${room}-user-${pub.id}-T-video-1.mjr`].sort());
+  await admin.sync({ request: 'enable_recording', room, secret: 's', record: false });
+
+  // A subscriber leaves: it is gone from the room, the publisher's stream has no sink left.
+  const s = await subscribe(wsUrl, room, [{ feed: pub.id }]);
+  const plugin = server.gateway.plugins.get(VR) as any;
+  const r = plugin.rooms.get(room);
+  assert.equal(r.subscribers.size, 1);
+  assert.equal((await s.p.async({ request: 'leave' })).plugindata.data.left, 'ok');
+  assert.equal(r.subscribers.size, 0);
+  assert.ok(r.participants.get(pub.id).streams.every((st: any) => st.sinks.length === 0));
+  await pc2.close();
+});
