@@ -17,6 +17,13 @@ window.PortunusDemo = {
     if (transport === 'http') return [http];
     return [ws, http];
   },
+  /** A counter cell [data-stat="<kind>-<name>"]: data-value for tests, formatted text for people. */
+  setStat(kind, name, value) {
+    const cell = document.querySelector(`[data-stat="${kind}-${name}"]`);
+    if (!cell) return;
+    cell.dataset.value = String(value);
+    cell.textContent = Number(value).toLocaleString('en-US');
+  },
   setStatus(pill, state, detail) {
     pill.dataset.state = state;
     pill.textContent = state;

@@ -53,12 +53,7 @@
     setStatus('error', String(message));
   }
 
-  function setStat(kind, name, value) {
-    const cell = document.querySelector(`[data-stat="${kind}-${name}"]`);
-    if (!cell) return;
-    cell.dataset.value = String(value);
-    cell.textContent = Number(value).toLocaleString('en-US');
-  }
+  const setStat = PortunusDemo.setStat;
 
   async function pollStats() {
     const pc = subscriber && subscriber.webrtcStuff && subscriber.webrtcStuff.pc;
