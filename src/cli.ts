@@ -111,6 +111,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return 0;
     }
     ({ config, warnings } = loadConfig({ configDir: args.configDir, env, cliOverrides: args.overrides }));
+    // Plugins that write their configuration back (VideoRoom permanent rooms) need to know where it is.
+    if (!config.general.configs_folder) config.general.configs_folder = args.configDir;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`portunus: configuration error: ${err.message}\n`);

@@ -1,0 +1,83 @@
+/**
+ * Differential test against the real Janus 1.1.2 with a real werift publisher: what janus.js reads
+ * to subscribe (the `publishers` entries with their `streams`), the subscriber's `attached` streams,
+ * the `configured` event and the `unpublished`/`updated` flow are the same on both servers, ids aside.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
+import { answerTo, loopbackPeer, offerWith, waitConnected } from '../helpers/werift-peer.ts';
+import { closeAll, Participant, startVideoRoomServer, track } from './videoroom-helpers.ts';
+import type { RunningServer } from '../../src/server.ts';
+
+let ref: ReferenceJanus;
+let server: RunningServer;
+before(async () => {
+  ref = await startReferenceJanus();
+  server = await startVideoRoomServer();
+});
+after(async () => {
+  await closeAll();
+  await server?.close();
+  await ref?.stop();
+});
+
+/** Replace the values of ids that differ between runs. */
+function normalise(x: unknown): unknown {
+  return JSON.parse(JSON.stringify(x, (k, v) => (['id', 'feed_id', 'private_id', 'unpublished', 'leaving'].includes(k) && typeof v === 'number' ? 'ID' : v)));
+}
+
+async function run(wsUrl: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const admin = await Participant.attach(wsUrl);
+  const room = 8800;
+  await admin.sync({ request: 'create', room, publishers: 3 });
+  const pub = await Participant.attach(wsUrl);
+  const joined = await pub.async({ request: 'join', room, ptype: 'publisher', display: 'pub', id: 42 });
+  out.joined = joined.plugindata.data;
+  const pc = track(loopbackPeer());
+  const offer = await offerWith(pc, ['audio', 'video'], false);
+  const conf = await pub.async({ request: 'configure', audio: true, video: true, descriptions: [{ mid: '1', description: 'camera' }] }, { type: 'offer', sdp: offer.sdp });
+  out.configured = conf.plugindata.data;
+  out.answerDirections = [...conf.jsep.sdp.matchAll(/a=(sendrecv|sendonly|recvonly|inactive)/g)].map((m) => m[1]);
+  await pc.setRemoteDescription(conf.jsep);
+  await waitConnected(pc);
+  const other = await Participant.attach(wsUrl);
+  const j2 = await other.async({ request: 'join', room, ptype: 'publisher', display: 'other' });
+  out.publishers = j2.plugindata.data.publishers;
+  const sub = await Participant.attach(wsUrl);
+  const att = await sub.async({ request: 'join', room, ptype: 'subscriber', streams: [{ feed: 42 }] });
+  out.attached = att.plugindata.data;
+  out.offerKinds = [...att.jsep.sdp.matchAll(/m=(audio|video|application) /g)].map((m) => m[1]);
+  const spc = track(loopbackPeer());
+  const started = await sub.async({ request: 'start' }, { type: 'answer', sdp: await answerTo(spc, att.jsep) });
+  out.started = started.plugindata.data;
+  await waitConnected(spc);
+  await new Promise((r) => setTimeout(r, 500));
+  const legacy = await Participant.attach(wsUrl);
+  out.legacy = (await legacy.async({ request: 'join', room, ptype: 'subscriber', feed: 42 })).plugindata.data;
+  out.unpublished = (await pub.async({ request: 'unpublish' }, undefined, 30_000)).plugindata.data;
+  out.seenByOther = (await other.waitNotification((d) => d.unpublished !== undefined)).plugindata.data;
+  const upd = await sub.waitNotification((d) => d.videoroom === 'updated');
+  out.updated = upd.plugindata.data;
+  out.updatedInactive = [...(upd.jsep?.sdp ?? '').matchAll(/a=(sendrecv|sendonly|recvonly|inactive)/g)].map((m) => m[1]);
+  out.updatedJsep = upd.jsep?.type;
+  await pc.close();
+  await spc.close();
+  for (const p of [admin, pub, other, sub, legacy]) p.close();
+  return normalise(out) as Record<string, unknown>;
+}
+
+test('publisher and subscriber events match Janus 1.1.2 with a real publisher', { timeout: 120_000 }, async () => {
+  const theirs = await run(ref.wsUrl);
+  const ours = await run(`ws://127.0.0.1:${server.ports.ws}`);
+  const diffs: string[] = [];
+  for (const k of Object.keys(theirs)) {
+    try {
+      assert.deepEqual(ours[k], theirs[k]);
+    } catch {
+      diffs.push(`${k}:\n ours   ${JSON.stringify(ours[k])}\n theirs ${JSON.stringify(theirs[k])}`);
+    }
+  }
+  assert.deepEqual(diffs, []);
+});
