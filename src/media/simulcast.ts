@@ -1,6 +1,5 @@
 /**
- * (Shared copy of the EchoTest's selector, src/plugins/echotest/simulcast.ts, for the VideoRoom: one selector per consumer.)
- * Simulcast for the echo (JANUS-REFERENCE 2.1 `substream`/`temporal`): the peer sends up to three
+ * Simulcast layer selection (JANUS-REFERENCE 2.1 `substream`/`temporal`, used by EchoTest, VideoCall, VideoRoom): the peer sends up to three
  * encodings of its video (rid-based, RFC 8851/8853, or an SSRC SIM group) and gets back one of them.
  *
  * - Substreams are numbered from the lowest quality (0) to the highest (2). A packet's substream is

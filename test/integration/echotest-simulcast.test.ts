@@ -15,7 +15,7 @@ import { startServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { parseSdp } from '../../src/core/webrtc/sdp.ts';
 import { transportConfig } from '../helpers/transport.ts';
-import { SimulcastSelector } from '../../src/plugins/echotest/simulcast.ts';
+import { SimulcastSelector } from '../../src/media/simulcast.ts';
 import { negotiate } from '../../src/plugins/echotest/negotiate.ts';
 import { C, EchoHandle, connectEcho, mline, offerPeer, parseVp8, rtp, sendRaw, sleep, until, vp8Payload, type ClientPeer } from './echotest-common.ts';
 import type { RtpPacket } from 'werift';

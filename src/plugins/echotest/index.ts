@@ -22,7 +22,7 @@ import { RtcpWalker, RtcpKind, rembBitrate } from '../../media/rtcp.ts';
 import { ECHOTEST_ERROR, parseRequest, type EchoRequest } from './requests.ts';
 import { negotiate, type Negotiated } from './negotiate.ts';
 import { EchoRecording, refusedName, type RecordingPolicy } from './recording.ts';
-import { DEFAULT_FALLBACK_US, SimulcastSelector, sameLayout } from './simulcast.ts';
+import { DEFAULT_FALLBACK_US, SimulcastSelector, sameLayout } from '../../media/simulcast.ts';
 import { coarseNow, holdClock, releaseClock } from './clock.ts';
 import { RedUnwrapper } from './red.ts';
 

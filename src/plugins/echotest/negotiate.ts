@@ -8,7 +8,7 @@
 import { answerFor, AUDIO_CODECS, VIDEO_CODECS } from '../../core/webrtc/sdp-negotiation.ts';
 import type { MediaSection, SessionDescription } from '../../core/webrtc/sdp.ts';
 import { codecList, type EchoRequest } from './requests.ts';
-import { RID_EXT_URI, type SimulcastLayout } from './simulcast.ts';
+import { RID_EXT_URI, type SimulcastLayout } from '../../media/simulcast.ts';
 
 export interface MediaCodec {
   mid: string;

@@ -31,7 +31,7 @@ import type { PathPolicy } from '../../media/safe-path.ts';
 import { VIDEOCALL_ERROR as E, requestName, setRequest, usernameOf } from './requests.ts';
 import { answerForCaller, relayOffer, type RelayedOffer } from './relay-sdp.ts';
 // The EchoTest's simulcast selector serves here too (one implementation of Janus' layer switching).
-import { DEFAULT_FALLBACK_US, SimulcastSelector } from '../echotest/simulcast.ts';
+import { DEFAULT_FALLBACK_US, SimulcastSelector } from '../../media/simulcast.ts';
 
 export { VIDEOCALL_ERROR } from './requests.ts';
 

@@ -11,7 +11,7 @@
  *   browser keeps sending its layers.
  */
 import { parseSdp, writeSdp, type MediaSection } from '../../core/webrtc/sdp.ts';
-import { RID_EXT_URI, type SimulcastLayout } from '../echotest/simulcast.ts';
+import { RID_EXT_URI, type SimulcastLayout } from '../../media/simulcast.ts';
 
 const REPAIRED_RID_URI = 'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id';
 
