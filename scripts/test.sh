@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: install what the tests need (idempotent, as root), type-check, run the tests.
-# Slow suites (appliance boot, soaks) run only with PORTUNUS_SLOW_TESTS=1.
+# Slow suites (soaks, long benches) run only with PORTUNUS_SLOW_TESTS=1; the appliance boot test runs
+# every time (a few minutes) unless PORTUNUS_SKIP_APPLIANCE_BOOT=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
