@@ -59,15 +59,25 @@ export class MixerPool {
   readonly #cb: MixerCallbacks;
   inOverflows = 0;
 
+  readonly #opts: MixerPoolOptions;
+
   constructor(opts: MixerPoolOptions, cb: MixerCallbacks) {
     this.#cb = cb;
+    this.#opts = opts;
+  }
+
+  /** Threads start with the first room, so a gateway without rooms costs nothing. */
+  #start(): void {
+    if (this.#lanes.length > 0) return;
+    const opts = this.#opts;
     const statsEvery = opts.statsEveryTicks ?? 50;
     if (opts.threads <= 0) this.#lanes.push(this.#inlineLane(statsEvery));
     for (let i = 0; i < opts.threads; i++) this.#lanes.push(this.#workerLane(i, opts.ringBytes ?? 4 << 20, statsEvery));
   }
 
-  /** Resolves when every thread is up and ticking (commands sent before are queued, not lost). */
+  /** Starts the threads and resolves when every one is up and ticking (commands sent before are queued, not lost). */
   ready(): Promise<void> {
+    this.#start();
     return Promise.all(this.#lanes.map((l) => l.ready)).then(() => undefined);
   }
 
@@ -152,6 +162,7 @@ export class MixerPool {
 
   createRoom(room: number, opts: RoomOptions): void {
     if (this.#roomLane.has(room)) return;
+    this.#start();
     let lane = this.#lanes[0];
     for (const l of this.#lanes) if (l.participants < lane.participants || (l.participants === lane.participants && l.rooms < lane.rooms)) lane = l;
     lane.rooms++;
