@@ -658,7 +658,7 @@ export class AudioBridgePlugin implements Plugin {
     checkFields(body, [
       ['room', 'posint', true], ['id', 'posint'], ['group', 'string'], ['pin', 'string'], ['display', 'string'], ['token', 'string'],
       ['muted', 'boolean'], ['codec', 'string'], ['bitrate', 'posint'], ['quality', 'posint'], ['expected_loss', 'posint'],
-      ['volume', 'integer'], ['spatial_position', 'posint'], ['audiolevel_ext', 'boolean'], ['prebuffer', 'posint'],
+      ['volume', 'posint'], ['spatial_position', 'posint'], ['audiolevel_ext', 'boolean'], ['prebuffer', 'posint'],
       ['record', 'boolean'], ['filename', 'string'], ['secret', 'string'], ['rtp', 'object'],
     ]);
     if (change && !session.participant) throw new AudioBridgeError(AB_ERROR.NOT_JOINED, "Can't change room (not in a room in the first place)");
@@ -756,7 +756,7 @@ export class AudioBridgePlugin implements Plugin {
   #configure(session: Session, body: Body): Reply {
     checkFields(body, [
       ['muted', 'boolean'], ['display', 'string'], ['bitrate', 'posint'], ['quality', 'posint'], ['expected_loss', 'posint'],
-      ['volume', 'integer'], ['spatial_position', 'posint'], ['prebuffer', 'posint'], ['record', 'boolean'], ['filename', 'string'],
+      ['volume', 'posint'], ['spatial_position', 'posint'], ['prebuffer', 'posint'], ['record', 'boolean'], ['filename', 'string'],
       ['group', 'string'],
     ]);
     const p = session.participant;
