@@ -535,7 +535,7 @@ export class AudioBridgePlugin implements Plugin {
     const name = file ?? `janus-audioroom-${room.s.id}-${Date.now() * 1000}.wav`;
     let full: string;
     try {
-      full = resolveSafePath({ baseDir: this.#baseDir, protectedFolders: this.#protected }, dir, name);
+      full = resolveSafePath(this.#pathPolicy(), dir, name);
     } catch (err) {
       if (err instanceof UnsafePathError) throw new AudioBridgeError(AB_ERROR.INVALID_ELEMENT, `Invalid element (record_file: ${err.message})`);
       throw err;
@@ -557,12 +557,17 @@ export class AudioBridgePlugin implements Plugin {
     return { audiobridge: 'success', mjrs: room.s.mjrs };
   }
 
+  /** As Janus: recordings may go anywhere outside the protected folders (the room secret guards them). */
+  #pathPolicy(): { baseDir: string; allowedBases: string[]; protectedFolders: readonly string[] } {
+    return { baseDir: this.#baseDir, allowedBases: ['/'], protectedFolders: this.#protected };
+  }
+
   async #startMjr(p: Participant): Promise<void> {
     if (p.mjr || p.session.destroyed) return;
     const room = p.room;
     try {
       const rec = await MjrRecorder.open({
-        baseDir: this.#baseDir, protectedFolders: this.#protected, dir: room.s.mjrsDir,
+        ...this.#pathPolicy(), dir: room.s.mjrsDir,
         filename: `janus-audioroom-${room.s.id}-user-${p.id}-${Date.now() * 1000}-audio`, codec: p.codec,
         ...(this.#recordTmpExt ? { tmpExt: this.#recordTmpExt } : {}),
       });
