@@ -151,14 +151,7 @@ export class ToneParticipant {
 
   /** Received audio since `since` (performance.now() ms), skipping `skipMs` after it. */
   audioSince(since: number, skipMs = 300): Int16Array {
-    const frames = this.received.filter((f) => f.at >= since + skipMs);
-    const out = new Int16Array(frames.reduce((a, f) => a + f.pcm.length, 0));
-    let o = 0;
-    for (const f of frames) {
-      out.set(f.pcm, o);
-      o += f.pcm.length;
-    }
-    return out;
+    return concatFrames(this.received.filter((f) => f.at >= since + skipMs));
   }
 
   /** Amplitudes of `freqs` in the audio received since `since`. */
@@ -172,6 +165,17 @@ export class ToneParticipant {
     await this.pc.close();
     await this.client.close();
   }
+}
+
+/** The PCM of `frames`, one after the other. */
+export function concatFrames(frames: Array<{ pcm: Int16Array }>): Int16Array {
+  const out = new Int16Array(frames.reduce((a, f) => a + f.pcm.length, 0));
+  let o = 0;
+  for (const f of frames) {
+    out.set(f.pcm, o);
+    o += f.pcm.length;
+  }
+  return out;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startAudioBridgeServer, ToneParticipant, AbClient, sleep, until } from './audiobridge-common.ts';
+import { startAudioBridgeServer, ToneParticipant, AbClient, sleep, until, concatFrames } from './audiobridge-common.ts';
 import { sineFrame, toneAmplitude } from '../helpers/audio-tones.ts';
 import { g711Decode, g711Encode } from '../../src/audiobridge/g711.ts';
 import { opusscriptCodec } from '../../src/audiobridge/opus-codec.ts';
@@ -22,6 +22,12 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
+
+/** Amplitudes of `freqs` in the decoded frames that arrived at or after `since`. */
+function tonesIn(frames: Array<{ at: number; pcm: Int16Array }>, freqs: number[], rate: number, since: number): number[] {
+  const all = concatFrames(frames.filter((f) => f.at >= since));
+  return freqs.map((f) => toneAmplitude(all, f, rate));
+}
 
 /** A plain RTP leg in the test: a UDP socket sending a PCMU tone and decoding what comes back. */
 class PlainLeg {
@@ -67,14 +73,7 @@ class PlainLeg {
     }, 10);
   }
   hears(freqs: number[], since: number): number[] {
-    const frames = this.received.filter((f) => f.at >= since);
-    const all = new Int16Array(frames.reduce((a, f) => a + f.pcm.length, 0));
-    let o = 0;
-    for (const f of frames) {
-      all.set(f.pcm, o);
-      o += f.pcm.length;
-    }
-    return freqs.map((f) => toneAmplitude(all, f, 8000));
+    return tonesIn(this.received, freqs, 8000, since);
   }
   close(): void {
     if (this.#timer) clearInterval(this.#timer);
@@ -107,15 +106,7 @@ class ForwardSink {
     return this.sock.address().port;
   }
   hears(freqs: number[], since: number): number[] {
-    const frames = this.frames.filter((f) => f.at >= since);
-    const all = new Int16Array(frames.reduce((a, f) => a + f.pcm.length, 0));
-    let o = 0;
-    for (const f of frames) {
-      all.set(f.pcm, o);
-      o += f.pcm.length;
-    }
-    const rate = this.codec === 'opus' ? 48000 : 8000;
-    return freqs.map((f) => toneAmplitude(all, f, rate));
+    return tonesIn(this.frames, freqs, this.codec === 'opus' ? 48000 : 8000, since);
   }
 }
 
