@@ -46,6 +46,10 @@ export class MixerCore {
   readonly #forwarderRoom = new Map<number, RoomEntry>();
   /** Time spent mixing, for the stats (ms). */
   busyMs = 0;
+  /** Smoothed share of the 20 ms period spent mixing, and the encoder complexity cap it led to. */
+  load = 0;
+  complexityCap = 10;
+  #ticksSinceAdjust = 0;
 
   constructor(readonly codec: OpusCodec, readonly sink: CoreSink) {}
 
@@ -73,6 +77,7 @@ export class MixerCore {
           mix: (pcm, samples) => entry.wav?.write(pcm, samples),
         };
         entry.mixer = new RoomMixer(this.codec, c.opts, out);
+        entry.mixer.complexityCap = this.complexityCap;
         this.#rooms.set(c.room, entry);
         return;
       }
@@ -151,7 +156,26 @@ export class MixerCore {
   tick(): void {
     const t0 = performance.now();
     for (const r of this.#rooms.values()) r.mixer.tick();
-    this.busyMs += performance.now() - t0;
+    const dt = performance.now() - t0;
+    this.busyMs += dt;
+    this.#shedLoad(dt);
+  }
+
+  /**
+   * Load shedding: above 80 % of the period (smoothed), lower the encoders' complexity a step every
+   * half second (three steps above 100 %); below 50 %, give a step back. Keeps the tick in real time when a thread is full.
+   */
+  #shedLoad(dt: number): void {
+    this.load = this.load * 0.9 + (dt / 20) * 0.1;
+    if (++this.#ticksSinceAdjust < 25) return;
+    this.#ticksSinceAdjust = 0;
+    let cap = this.complexityCap;
+    if (this.load > 1 && cap > 0) cap = Math.max(0, cap - 3);
+    else if (this.load > 0.8 && cap > 0) cap--;
+    else if (this.load < 0.5 && cap < 10) cap++;
+    if (cap === this.complexityCap) return;
+    this.complexityCap = cap;
+    for (const r of this.#rooms.values()) r.mixer.complexityCap = cap;
   }
 
   destroy(): void {

@@ -33,6 +33,10 @@ export interface ThreadStats extends TickStats {
   busyMs: number;
   participants: number;
   outOverflows: number;
+  /** Smoothed share of the period spent mixing (1 = the whole 20 ms). */
+  load: number;
+  /** Encoder complexity cap set by load shedding (10 = none). */
+  complexityCap: number;
 }
 
 interface Lane {
@@ -114,7 +118,7 @@ export class MixerPool {
       core.tick();
       if (--countdown <= 0) {
         countdown = statsEvery;
-        lane.last = { ...clock.report(), busyMs: core.busyMs, participants: core.participants, outOverflows: 0 };
+        lane.last = { ...clock.report(), busyMs: core.busyMs, load: core.load, complexityCap: core.complexityCap, participants: core.participants, outOverflows: 0 };
         cb.onStats?.(0, lane.last);
       }
     });

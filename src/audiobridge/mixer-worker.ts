@@ -29,7 +29,7 @@ const clock = new TickClock(() => {
   if (--statsCountdown <= 0) {
     statsCountdown = data.statsEveryTicks;
     const s = clock.report();
-    port.postMessage({ ev: 'stats', ...s, busyMs: core.busyMs, participants: core.participants, inOverflows: input.overflows, outOverflows: output.overflows });
+    port.postMessage({ ev: 'stats', ...s, busyMs: core.busyMs, load: core.load, complexityCap: core.complexityCap, participants: core.participants, inOverflows: input.overflows, outOverflows: output.overflows });
   }
 });
 

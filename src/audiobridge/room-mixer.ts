@@ -86,8 +86,10 @@ class SharedEncode {
   readonly packet = new Uint8Array(MAX_PACKET);
   length = -1;
   tick = -1;
-  constructor(readonly encoder: OpusEncoder | null, readonly codec: MixCodec, readonly group: number) {}
+  constructor(readonly encoder: OpusEncoder | null, readonly codec: MixCodec, readonly group: number, readonly settings: EncoderSettings) {}
 }
+
+type EncoderSettings = { bitrate?: number; complexity?: number; expectedLoss?: number };
 
 class Contributor {
   readonly jitter: JitterBuffer;
@@ -155,6 +157,7 @@ export class RoomMixer {
   readonly #talkThreshold: number;
   readonly #silenceLevel: number;
   #tick = 0;
+  #complexityCap = 10;
   /** Counters: encodes done this room's lifetime, and those shared. */
   encodes = 0;
   sharedEncodes = 0;
@@ -203,7 +206,7 @@ export class RoomMixer {
       if (o.bitrate !== undefined) l.settings.bitrate = o.bitrate;
       if (o.complexity !== undefined) l.settings.complexity = o.complexity;
       if (o.expectedLoss !== undefined) l.settings.expectedLoss = o.expectedLoss;
-      l.own?.configure(l.settings);
+      l.own?.configure(this.#capped(l.settings));
       l.shared = this.#sharedFor(l.codec, 0, l.settings);
     }
   }
@@ -396,8 +399,8 @@ export class RoomMixer {
     const key = `${codec}/${group}/${s.bitrate ?? 0}/${s.complexity ?? -1}/${s.expectedLoss ?? 0}`;
     let e = this.#shared.get(key);
     if (!e) {
-      const enc = codec === 'opus' ? this.#codec.createEncoder(this.rate, this.channels, s) : null;
-      e = new SharedEncode(enc, codec, group);
+      const enc = codec === 'opus' ? this.#codec.createEncoder(this.rate, this.channels, this.#capped(s)) : null;
+      e = new SharedEncode(enc, codec, group, s);
       this.#shared.set(key, e);
     }
     return e;
@@ -414,7 +417,7 @@ export class RoomMixer {
     const contrib = c.contrib;
     const pcm = this.#mixPcm;
     for (let i = 0; i < sum.length; i++) pcm[i] = clip16(sum[i] - contrib[i]);
-    if (!l.own && l.codec === 'opus') l.own = this.#codec.createEncoder(this.rate, this.channels, l.settings);
+    if (!l.own && l.codec === 'opus') l.own = this.#codec.createEncoder(this.rate, this.channels, this.#capped(l.settings));
     const len = this.#encode(l.codec, l.own, pcm, l.packet);
     this.encodes++;
     // Restore the full mix for whoever comes next.
@@ -439,6 +442,26 @@ export class RoomMixer {
   }
 
   readonly #groupPcm = new Int16Array(960 * 2);
+
+  #capped(s: EncoderSettings): EncoderSettings {
+    return { ...s, complexity: Math.min(s.complexity ?? 10, this.#complexityCap) };
+  }
+
+  get complexityCap(): number {
+    return this.#complexityCap;
+  }
+
+  /**
+   * Caps every Opus encoder's complexity (0-10): a thread that falls behind real time trades
+   * encoder effort for time rather than dropping frames.
+   */
+  set complexityCap(cap: number) {
+    cap = Math.max(0, Math.min(10, Math.round(cap)));
+    if (cap === this.#complexityCap) return;
+    this.#complexityCap = cap;
+    for (const l of this.#listeners.values()) l.own?.configure({ complexity: Math.min(l.settings.complexity ?? 10, cap) });
+    for (const e of this.#shared.values()) e.encoder?.configure({ complexity: Math.min(e.settings.complexity ?? 10, cap) });
+  }
 
   #encode(codec: MixCodec, enc: OpusEncoder | null, pcm: Int16Array, out: Uint8Array): number {
     if (codec === 'opus') return enc!.encode(pcm, this.frame, out);

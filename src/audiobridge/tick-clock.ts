@@ -54,19 +54,23 @@ export class TickClock {
     this.#timer = setTimeout(this.#wake, wait);
   }
 
+  /** More than `maxCatchUp` periods behind: drop the backlog instead of bursting through it. */
+  #skipIfStalled(now: number): void {
+    if (now - this.#next <= this.maxCatchUp * this.periodMs) return;
+    const behind = Math.floor((now - this.#next) / this.periodMs);
+    this.skipped += behind;
+    this.#next += behind * this.periodMs;
+  }
+
   readonly #wake = (): void => {
     if (!this.#running) return;
     let now = performance.now();
-    if (now - this.#next > this.maxCatchUp * this.periodMs) {
-      const behind = Math.floor((now - this.#next) / this.periodMs);
-      this.skipped += behind;
-      this.#next += behind * this.periodMs;
-    }
     while (this.#running && now >= this.#next) {
       const late = now - this.#next;
       this.#lateSum += late;
       this.#lateN++;
       if (late > this.#lateMax) this.#lateMax = late;
+      this.#skipIfStalled(now);
       this.#next += this.periodMs;
       this.ticks++;
       this.onTick();
