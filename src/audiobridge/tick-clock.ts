@@ -1,7 +1,7 @@
 /**
  * A 20 ms tick that keeps real time: each wake-up runs every tick that has come due (so a late
  * wake-up is caught up, not lost), and sleeps until the next one. When it falls more than
- * `maxCatchUp` ticks behind (a stall), it skips ahead rather than bursting. It measures how late
+ * `maxCatchUp` ticks behind (a stall of a second by default), it skips ahead rather than bursting. It measures how late
  * each tick ran, for the mixer's stats.
  */
 import { performance } from 'node:perf_hooks';
@@ -24,7 +24,7 @@ export class TickClock {
   #lateMax = 0;
   #lateN = 0;
 
-  constructor(readonly onTick: () => void, readonly periodMs = 20, readonly maxCatchUp = 10) {}
+  constructor(readonly onTick: () => void, readonly periodMs = 20, readonly maxCatchUp = 50) {}
 
   start(): void {
     if (this.#running) return;

@@ -19,8 +19,8 @@ test('the tick keeps real time, skips after a stall and reports lateness', async
   let n = 0;
   const clock = new TickClock(() => {
     n++;
-    if (n === 5) busyWait(400); // a 400 ms stall: 20 periods, more than the 10 it catches up
-  });
+    if (n === 5) busyWait(400); // a 400 ms stall: 20 periods, more than the 10 it may catch up here
+  }, 20, 10);
   const t0 = performance.now();
   clock.start();
   await new Promise((r) => setTimeout(r, 1000));
