@@ -149,6 +149,12 @@ export class ToneParticipant {
     this.track.writeRtp(new RtpPacket(header, Buffer.from(this.out.subarray(0, len))));
   }
 
+  /** Resolves once `n` more frames have arrived (the mixer thread may still be starting). */
+  async flowing(n = 25, ms = 20_000): Promise<void> {
+    const target = this.received.length + n;
+    await until(() => this.received.length >= target, ms, 'mixed audio arriving');
+  }
+
   /** Received audio since `since` (performance.now() ms), skipping `skipMs` after it. */
   audioSince(since: number, skipMs = 300): Int16Array {
     return concatFrames(this.received.filter((f) => f.at >= since + skipMs));

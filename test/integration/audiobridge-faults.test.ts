@@ -38,7 +38,8 @@ test('garbage, bursts, silence and vanishing participants do not disturb the oth
     const joined = await badClient.async({ request: 'join', room, rtp: { ip: '127.0.0.1', port: bad.address().port } });
     const target = joined.plugindata.data.rtp;
     [a, b, ghost].forEach((p) => p.start());
-    await sleep(1000);
+    await Promise.all([a, b, ghost].map((p) => p.flowing()));
+    await sleep(300);
     const since = performance.now();
     const rnd = prng(7);
     // 1 s of garbage: random bytes, RTP with random payloads, random sequence numbers.
@@ -69,7 +70,8 @@ test('garbage, bursts, silence and vanishing participants do not disturb the oth
     // The two good participants kept their rate and hear each other (and no longer the ghost).
     for (const p of [a, b]) {
       const fps = framesPerSecond(p, since + 200, until_);
-      assert.ok(fps > 44, `50 frames/s kept: ${fps.toFixed(1)}`);
+      // 50 a second, with room for a loaded shared machine (timer and scheduling delays), not for a stall.
+      assert.ok(fps > 40, `50 frames/s kept: ${fps.toFixed(1)}`);
     }
     const late = performance.now();
     await sleep(800);
@@ -94,10 +96,14 @@ test('a room of 40 participants keeps 50 mixed frames per second for every liste
   const counts = new Array<number>(P).fill(0);
   const targets: Array<{ ip: string; port: number }> = [];
   let counting = false;
+  const seen = new Set<number>();
   try {
     for (let i = 0; i < P; i++) {
       const s = await udp();
-      s.on('message', () => { if (counting) counts[i]++; });
+      s.on('message', () => {
+        seen.add(i);
+        if (counting) counts[i]++;
+      });
       const c = await AbClient.open(wsUrl);
       const j = await c.async({ request: 'join', room, codec: 'pcmu', rtp: { ip: '127.0.0.1', port: s.address().port, payload_type: 0 } });
       targets.push(j.plugindata.data.rtp);
@@ -125,7 +131,8 @@ test('a room of 40 participants keeps 50 mixed frames per second for every liste
         }
       }
     }, 10);
-    await sleep(1000);
+    await until(() => seen.size === P, 20_000, 'audio to every leg');
+    await sleep(500);
     counting = true;
     const start = performance.now();
     await sleep(3000);

@@ -169,7 +169,9 @@ test('plain RTP participant, rtp_forward, play_file and WAV recording', async ()
     assert.deepEqual(await admin.sync({ request: 'enable_recording', room, record: true, record_file: wav }), { audiobridge: 'success', record: true });
     assert.equal((await admin.sync({ request: 'list' })).list.find((r: any) => r.room === room).record, true);
 
-    await sleep(1200);
+    await web.flowing();
+    await until(() => leg.received.length > 25, 20_000, 'audio to the plain RTP leg');
+    await sleep(500);
     let since = performance.now();
     await sleep(1200);
     // The phone hears the browser's tone and not its own; the browser hears the phone.
@@ -229,7 +231,8 @@ test('groups: a forwarder of one group carries only that group', async () => {
     assert.equal(fwd.group, 'red');
     a.start();
     b.start();
-    await sleep(1000);
+    await Promise.all([a.flowing(), b.flowing()]);
+    await sleep(500);
     const since = performance.now();
     await sleep(1000);
     const amp = red.hears([440, 1000], since);

@@ -41,6 +41,7 @@ for (const rate of [16000, 48000]) {
     ];
     try {
       ps.forEach((p) => p.start());
+      await Promise.all(ps.map((p) => p.flowing()));
       const since = performance.now();
       await sleep(1800);
       ps.forEach((p, i) => assertHears(p, i, since, [0, 1, 2].filter((k) => k !== i)));
@@ -73,7 +74,8 @@ test('mute, volume and changeroom change what the others hear', async () => {
   ];
   try {
     ps.forEach((p) => p.start());
-    await sleep(1200);
+    await Promise.all(ps.map((p) => p.flowing()));
+    await sleep(500);
     let since = performance.now();
     await sleep(1000);
     const before = assertHears(ps[2], 2, since, [0, 1]);
