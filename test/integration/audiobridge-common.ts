@@ -160,6 +160,15 @@ export class ToneParticipant {
     return concatFrames(this.received.filter((f) => f.at >= since + skipMs));
   }
 
+  /**
+   * The median over received frames of `freq`'s amplitude in each frame: unlike one Goertzel over
+   * the whole window, frames lost to a loaded machine do not pull it down.
+   */
+  medianAmplitude(freq: number, since: number, skipMs = 300): number {
+    const amps = this.received.filter((f) => f.at >= since + skipMs).map((f) => toneAmplitude(f.pcm, freq, 48000)).sort((x, y) => x - y);
+    return amps.length ? amps[amps.length >> 1] : 0;
+  }
+
   /** Amplitudes of `freqs` in the audio received since `since`. */
   hears(freqs: number[], since: number, skipMs = 300): number[] {
     const a = this.audioSince(since, skipMs);
