@@ -229,6 +229,38 @@ test('talking events from decoded energy', () => {
   mixer.destroy();
 });
 
+test('encoders with complexity capped to 0 still carry the mix', () => {
+  const got: Buffer[] = [];
+  const mixer = new RoomMixer(opusscriptCodec, { rate: 16000 }, { audio: (id, p, len) => { if (id === 2) got.push(Buffer.from(p.subarray(0, len))); } });
+  mixer.addParticipant(1, { codec: 'opus', prebuffer: 1, complexity: 4 });
+  mixer.addParticipant(2, { codec: 'opus', prebuffer: 1, complexity: 4 });
+  mixer.complexityCap = 0;
+  assert.equal(mixer.complexityCap, 0);
+  const enc = opusscriptCodec.createEncoder(48000, 1);
+  const pcm = new Int16Array(960);
+  const out = new Uint8Array(1500);
+  for (let t = 0; t < 40; t++) {
+    sineFrame(pcm, 960, 700, 48000, t * 960);
+    const len = enc.encode(pcm, 960, out);
+    const b = Buffer.alloc(12 + len);
+    b[0] = 0x80;
+    b[1] = 111;
+    b.writeUInt16BE(t, 2);
+    b.set(out.subarray(0, len), 12);
+    mixer.pushRtp(1, b, 0, b.length);
+    mixer.tick();
+  }
+  const dec = opusscriptCodec.createDecoder(48000, 1);
+  const all = new Int16Array(30 * 960);
+  const tmp = new Int16Array(5760);
+  got.slice(10).forEach((p, i) => {
+    const n = dec.decode(p, 0, p.length, tmp);
+    all.set(tmp.subarray(0, Math.min(n, 960)), i * 960);
+  });
+  assert.ok(toneAmplitude(all, 700, 48000) > 2000, 'participant 2 hears participant 1 at complexity 0');
+  mixer.destroy();
+});
+
 test('jitter buffer: reorders, reports losses, drops late packets and caps bursts', () => {
   const jb = new JitterBuffer(2);
   const b = Buffer.from([1, 2, 3]);
