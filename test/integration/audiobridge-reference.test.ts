@@ -43,6 +43,8 @@ const SCRIPT: Step[] = [
   { body: { request: 'kick', room: 5555, id: 3 } },
   { body: { request: 'kick_all', room: 5555 } },
   { body: { request: 'resetdecoder' } },
+  { body: { request: 'hangup' }, async: true },
+  { body: { request: 'suspend' } },
   { body: { request: 'listforwarders', room: 5555 } },
   { body: { request: 'enable_recording', room: 5555, record: false } },
   { body: { request: 'enable_mjrs', room: 5555, mjrs: false } },

@@ -648,9 +648,9 @@ export class AudioBridgePlugin implements Plugin {
       else if (request === 'configure') reply = this.#configure(session, body);
       else if (request === 'leave') reply = this.#leave(session);
       else {
-        // hangup: drop the PeerConnection, stay in the room.
+        // hangup: drop the PeerConnection (which takes a WebRTC participant out of the room).
         if (session.webrtc) this.#gw.closePc(session.handle);
-        reply = { audiobridge: 'event', result: 'ok' };
+        reply = { audiobridge: 'hangingup' };
       }
       if (jsep && session.participant && request !== 'leave') answer = this.#negotiate(session, jsep);
       this.#push(session, reply, { transaction, ...(answer ? { jsep: answer } : {}) });
