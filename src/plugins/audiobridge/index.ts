@@ -16,6 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type dgram from 'node:dgram';
 import type { GatewayFacade, Jsep, MediaPacket, Plugin, PluginHandle, PluginResult } from '../../core/plugin.ts';
 import type { PortunusConfig } from '../../config/types.ts';
@@ -157,8 +158,10 @@ export class AudioBridgePlugin implements Plugin {
     this.#localIp = s(general.local_ip) ?? '127.0.0.1';
     this.#protected = global.general.protected_folders;
     if (global.general.configs_folder) this.#configFile = path.join(global.general.configs_folder, 'janus.plugin.audiobridge.jcfg');
-    const threads = typeof general.mixer_threads === 'number' ? general.mixer_threads : Number(general.mixer_threads ?? 1);
-    this.#pool = new MixerPool({ threads: Number.isFinite(threads) ? Math.max(0, Math.min(16, threads)) : 1 }, {
+    // One mixer thread per spare core (at least one, at most four) unless configured.
+    const spare = Math.min(4, Math.max(1, availableParallelism() - 1));
+    const threads = typeof general.mixer_threads === 'number' ? general.mixer_threads : Number(general.mixer_threads ?? spare);
+    this.#pool = new MixerPool({ threads: Number.isFinite(threads) ? Math.max(0, Math.min(16, threads)) : spare }, {
       onAudio: (id, buf, off, len, samples) => this.#onAudio(id, buf, off, len, samples),
       onEvent: (e) => this.#onMixerEvent(e),
     });
