@@ -31,7 +31,7 @@ import { readOggOpus } from '../../media/ogg.ts';
 import { MjrRecorder } from '../../media/mjr.ts';
 import { resolveSafePath, UnsafePathError } from '../../media/safe-path.ts';
 import { AB_ERROR, AudioBridgeError, checkFields, type FieldType } from './errors.ts';
-import { participantCodec, roomJcfg, roomSettings, type RoomSettings } from './room.ts';
+import { configFileText, participantCodec, roomSettings, type RoomSettings } from './room.ts';
 import { RtpOut } from './rtp-out.ts';
 
 export { AB_ERROR } from './errors.ts';
@@ -969,9 +969,7 @@ export class AudioBridgePlugin implements Plugin {
   async #saveConfig(): Promise<void> {
     const file = this.#configFile;
     if (!file) return;
-    const general = Object.entries(this.#generalRaw).map(([k, v]) => `\t${k} = ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
-    const rooms = [...this.#rooms.values()].filter((r) => r.permanent).map((r) => roomJcfg(r.s));
-    const text = ['general: {', ...general, '}', '', ...rooms, ''].join('\n');
+    const text = configFileText(this.#generalRaw, [...this.#rooms.values()].filter((r) => r.permanent).map((r) => r.s));
     try {
       await fs.promises.writeFile(`${file}.tmp`, text);
       await fs.promises.rename(`${file}.tmp`, file);

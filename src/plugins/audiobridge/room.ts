@@ -119,6 +119,12 @@ export function roomJcfg(r: RoomSettings): string {
   return lines.join('\n');
 }
 
+/** janus.plugin.audiobridge.jcfg: the general section as it was read, then the permanent rooms. */
+export function configFileText(general: Record<string, unknown>, rooms: RoomSettings[]): string {
+  const lines = Object.entries(general).map(([k, v]) => `\t${k} = ${typeof v === 'string' ? q(v) : String(v)}`);
+  return ['general: {', ...lines, '}', '', ...rooms.map(roomJcfg), ''].join('\n');
+}
+
 /** Codec names a participant may ask for. */
 export function participantCodec(v: unknown): MixCodec | undefined {
   return v === 'opus' || v === 'pcma' || v === 'pcmu' ? v : undefined;
