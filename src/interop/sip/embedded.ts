@@ -121,7 +121,8 @@ class EmbeddedCall implements SipCall {
       },
     };
     s.stateChange.addListener((state) => {
-      if (state === SessionState.Terminated) this.#end(487, 'Request Terminated', false);
+      // After the request delegates had their say (a final response sets the real code first).
+      if (state === SessionState.Terminated) setImmediate(() => this.#end(487, 'Request Terminated', false));
     });
   }
 
