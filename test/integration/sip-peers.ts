@@ -170,3 +170,56 @@ ${userChecks}
     },
   };
 }
+
+import assert from 'node:assert/strict';
+import { JanusWsClient, type JanusReply } from '../helpers/janus-client.ts';
+
+export type SipResult = Record<string, unknown> & { event?: string };
+
+export async function until(cond: () => boolean, ms = 8000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A janus.plugin.sip handle over WebSocket with helpers to send requests and wait for results. */
+export async function sipHandle(wsUrl: string) {
+  const client = await JanusWsClient.connect(wsUrl);
+  const sid = await client.createSession();
+  const hid = await client.attach(sid, 'janus.plugin.sip');
+  let n = 0;
+  const send = async (body: Record<string, unknown>, jsep?: Record<string, unknown>): Promise<string> => {
+    const tx = `sip-${++n}`;
+    const ack = await client.request({ janus: 'message', session_id: sid, handle_id: hid, transaction: tx, body, ...(jsep ? { jsep } : {}) });
+    assert.equal(ack.janus, 'ack');
+    return tx;
+  };
+  const sipEvent = (pred: (r: SipResult, m: JanusReply) => boolean, ms = 10000) => client.waitFor((m) => {
+    const data = (m.plugindata as { data?: Record<string, unknown> } | undefined)?.data;
+    return m.janus === 'event' && data !== undefined && pred((data.result ?? {}) as SipResult, m);
+  }, ms);
+  const resultOf = (m: JanusReply): SipResult => ((m.plugindata as { data?: { result?: SipResult } } | undefined)?.data?.result ?? {});
+  const errorFor = (tx: string) => client.waitFor((m) => m.janus === 'event' && m.transaction === tx && (m.plugindata as { data: Record<string, unknown> }).data.error_code !== undefined);
+  return { client, sid, hid, send, sipEvent, errorFor, resultOf };
+}
+
+/** RTP payloads (PT, payload) of a pcap of Ethernet/IPv4/UDP/RTP frames, as sipp plays them. */
+export function pcapRtp(file: string): Array<{ pt: number; payload: Buffer }> {
+  const b = readFileSync(file);
+  const out: Array<{ pt: number; payload: Buffer }> = [];
+  let off = 24;
+  while (off + 16 <= b.length) {
+    const incl = b.readUInt32LE(off + 8);
+    const frame = b.subarray(off + 16, off + 16 + incl);
+    off += 16 + incl;
+    if (frame.length < 14 + 20 + 8 + 12 || frame.readUInt16BE(12) !== 0x0800) continue;
+    const ihl = (frame[14] & 0x0f) * 4;
+    const udp = 14 + ihl;
+    const rtp = frame.subarray(udp + 8);
+    const cc = rtp[0] & 0x0f;
+    out.push({ pt: rtp[1] & 0x7f, payload: Buffer.from(rtp.subarray(12 + cc * 4)) });
+  }
+  return out;
+}

@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import { startServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
-import { JanusWsClient, type JanusReply } from '../helpers/janus-client.ts';
 import { loopbackPeer, offerWith, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
 import sipPlugin from '../../src/plugins/sip/index.ts';
-import { startSipp } from './sip-peers.ts';
+import { startSipp, sipHandle as makeHandle, until, type SipResult as Result } from './sip-peers.ts';
 import type { RtpPacket } from 'werift';
 
 const server = await startServer(transportConfig((c) => {
@@ -22,34 +21,7 @@ after(() => server.close());
 const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
 const PLUGIN = 'janus.plugin.sip';
 
-async function until(cond: () => boolean, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-type Result = Record<string, unknown> & { event?: string };
-
-export async function sipHandle() {
-  const client = await JanusWsClient.connect(wsUrl);
-  const sid = await client.createSession();
-  const hid = await client.attach(sid, PLUGIN);
-  let n = 0;
-  const send = async (body: Record<string, unknown>, jsep?: Record<string, unknown>): Promise<string> => {
-    const tx = `sip-${++n}`;
-    const ack = await client.request({ janus: 'message', session_id: sid, handle_id: hid, transaction: tx, body, ...(jsep ? { jsep } : {}) });
-    assert.equal(ack.janus, 'ack');
-    return tx;
-  };
-  const sipEvent = (pred: (r: Result, m: JanusReply) => boolean, ms = 10000) => client.waitFor((m) => {
-    const data = (m.plugindata as { data?: Record<string, unknown> } | undefined)?.data;
-    return m.janus === 'event' && data !== undefined && pred((data.result ?? {}) as Result, m);
-  }, ms);
-  const errorFor = (tx: string) => client.waitFor((m) => m.janus === 'event' && m.transaction === tx && (m.plugindata as { data: Record<string, unknown> }).data.error_code !== undefined);
-  return { client, sid, hid, send, sipEvent, errorFor };
-}
+const sipHandle = () => makeHandle(wsUrl);
 
 test('outgoing call to sipp: audio both ways, dtmf_info, hold/unhold, MESSAGE, BYE from us', async () => {
   const sipp = await startSipp('uas-call.xml', { rtpEcho: true });
@@ -170,4 +142,30 @@ test('bad requests get the Janus SIP error codes', async () => {
   assert.equal(await code({ request: 'register', type: 'guest', username: 'sip:a@127.0.0.1', headers: { 'X-Evil': 'a\r\nVia: injected' } }), 444);
   assert.equal(await code({ request: 'hangup' }), 447);
   h.client.close();
+});
+
+test('blind transfer: REFER with Refer-To, then BYE from the far side', async () => {
+  const sipp = await startSipp('uas-transfer.xml', { rtpEcho: true });
+  try {
+    const h = await sipHandle();
+    await h.send({ request: 'register', type: 'guest', username: 'sip:dave@127.0.0.1' });
+    await h.sipEvent((r) => r.event === 'registered');
+    const pc = loopbackPeer();
+    const offer = await offerWith(pc, ['audio'], false);
+    await h.send({ request: 'call', uri: `sip:far@127.0.0.1:${sipp.port}` }, { type: 'offer', sdp: offer.sdp });
+    const accepted = await h.sipEvent((r) => r.event === 'accepted');
+    await pc.setRemoteDescription(accepted.jsep);
+    await h.send({ request: 'transfer', uri: 'sip:carol@example.com' });
+    await h.sipEvent((r) => r.event === 'transferring');
+    const referred = h.resultOf(await h.sipEvent((r) => r.event === 'referred'));
+    assert.equal(referred.code, 202);
+    // The far side hangs up: BYE from it gives our hangup event.
+    await h.sipEvent((r) => r.event === 'hangup');
+    assert.equal(await sipp.exited, 0, sipp.errors());
+    assert.match(sipp.messages(), /REFER sip:\S+ SIP\/2\.0[\s\S]*Refer-To: <?sip:carol@example\.com/);
+    await pc.close();
+    h.client.close();
+  } finally {
+    sipp.stop();
+  }
 });

@@ -220,15 +220,19 @@ class EmbeddedAccount implements SipAccount {
   readonly #calls = new WeakMap<Session, EmbeddedCall>();
   readonly #subscribers = new Map<string, Subscriber>();
   readonly #user: string;
+  readonly #token: string;
 
   private constructor(readonly config: AccountConfig, readonly events: AccountEvents, readonly log: Log, uri: URI) {
     this.#user = uri.user ?? 'portunus';
     const token = newViaToken();
+    this.#token = token;
     const outbound = config.outboundProxy ?? config.proxy;
     const target = outbound ? uriTarget(outbound) : undefined;
     const transportOptions: SipTransportOptions = {
       protocol: config.transport, localIp: config.localIp, advertisedIp: config.advertisedIp, viaToken: token,
       ...(target ? { outboundProxy: target } : {}), ...(config.t1x64 ? { t1x64: config.t1x64 } : {}), log,
+      // Raw SIP on stderr for debugging (PORTUNUS_SIP_TRACE=1).
+      ...(process.env.PORTUNUS_SIP_TRACE ? { onSipIn: (t: string) => process.stderr.write(`<<< sip in\n${t}\n`), onSipOut: (t: string) => process.stderr.write(`>>> sip out\n${t}\n`) } : {}),
     };
     const authUser = config.authUser ?? this.#user;
     this.ua = new UserAgent({
@@ -297,7 +301,7 @@ class EmbeddedAccount implements SipAccount {
       requestDelegate: {
         onAccept: (response) => {
           const contacts = response.message.getHeaders('contact');
-          const mine = contacts.find((c) => c.includes(this.transport.hostPort)) ?? contacts[0] ?? '';
+          const mine = contacts.find((c) => c.includes(this.#token)) ?? contacts[0] ?? '';
           const m = /;\s*expires=(\d+)/i.exec(mine) ?? /^(\d+)$/.exec(response.message.getHeader('expires') ?? '');
           this.events.registered(m ? Number(m[1]) : this.config.registerTtl);
         },

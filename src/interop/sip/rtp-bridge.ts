@@ -10,6 +10,8 @@
 import type dgram from 'node:dgram';
 import type { MediaPacket } from '../../core/plugin.ts';
 import { bindUdpPair, closeQuietly, type PortRange } from '../../media/udp-ports.ts';
+import { RtpView } from '../../media/rtp.ts';
+import { SeqTsRewriter } from '../../media/rtp-rewriter.ts';
 import { identityPtMap, type PtMap, type SipMediaLine } from './sdp-translate.ts';
 
 const RING = 16;
@@ -36,12 +38,18 @@ class BridgeLine {
   sending = true;
   packetsIn = 0;
   packetsOut = 0;
+  /**
+   * The peer may switch sources (a PBX playing a prompt, then bridging a phone; sipp playing a file
+   * while echoing): one continuous stream towards the browser, as Janus' janus_rtp_header_update.
+   */
+  rewriter: SeqTsRewriter;
 
   constructor(readonly index: number, mid: string, video: boolean, pair: { rtp: dgram.Socket; rtcp: dgram.Socket }) {
     this.rtpSock = pair.rtp;
     this.rtcpSock = pair.rtcp;
     this.view = { buffer: Buffer.alloc(0), mid, video };
     this.rtcpView = { buffer: Buffer.alloc(0), mid, video };
+    this.rewriter = new SeqTsRewriter({ ssrc: (Math.random() * 0xffffffff) >>> 0, clockRate: video ? 90000 : 48000 });
   }
 
   get localPort(): number {
@@ -62,6 +70,7 @@ export class RtpBridge {
   readonly #ring: Buffer[] = Array.from({ length: RING }, () => Buffer.allocUnsafe(MTU));
   #ringAt = 0;
   #sink: BridgeSink | undefined;
+  readonly #view = new RtpView();
   #closed = false;
   /** Called with each packet the SIP peer sends, before mapping (recording of the peer's side). */
   onPeerRtp: ((buf: Buffer, video: boolean) => void) | undefined;
@@ -113,6 +122,10 @@ export class RtpBridge {
         line.rtcpLatched = false;
       }
       line.sending = l.direction === 'sendrecv' || l.direction === 'recvonly';
+      const main = l.codecs.find((c) => c.name.toLowerCase() !== 'telephone-event');
+      if (main && main.clockRate !== line.rewriter.clockRate && line.packetsIn === 0) {
+        line.rewriter = new SeqTsRewriter({ ssrc: line.rewriter.ssrc, clockRate: main.name.toLowerCase() === 'g722' ? 8000 : main.clockRate });
+      }
     }
   }
 
@@ -152,6 +165,7 @@ export class RtpBridge {
     line.packetsIn++;
     this.onPeerRtp?.(msg, line.view.video);
     msg[1] = (msg[1] & 0x80) | this.#toWebrtc[msg[1] & 0x7f];
+    if (this.#view.wrap(msg)) line.rewriter.rewrite(this.#view, performance.now());
     line.view.buffer = msg;
     this.#sink?.rtp(line.view);
   }

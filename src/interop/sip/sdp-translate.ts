@@ -78,9 +78,10 @@ function sipSession(sdpIp: string, media: MediaSection[], sessionId: string): Se
   };
 }
 
-function sipLine(kind: string, port: number, codecs: Codec[], direction: Direction, formatsIfRejected: string[]): MediaSection {
+function sipLine(kind: string, port: number, codecs: Codec[], direction: Direction, formatsIfRejected: string[], sdpIp: string): MediaSection {
   const active = codecs.length > 0 && port > 0;
   return {
+    connection: `IN ${ipVersion(sdpIp)} ${sdpIp}`,
     kind, port: active ? port : 0, protocol: 'RTP/AVP', formats: active ? codecs.map((c) => String(c.payloadType)) : formatsIfRejected.slice(0, 1),
     direction: active ? direction : 'inactive', codecs: active ? codecs : [], extmaps: [], rtcpMux: false, rtcpRsize: false, candidates: [],
     endOfCandidates: false, ssrcs: [], ssrcGroups: [], rids: [], other: active ? [['rtcp', String(port + 1)]] : [],
@@ -95,7 +96,7 @@ export function sipOfferFromWebrtc(webrtcSdp: string, sdpIp: string, ports: Brid
   const desc = parseSdp(webrtcSdp);
   const media = desc.media.map((m, i) => {
     const codecs = m.port === 0 ? [] : keep(m).map(plainCodec);
-    return sipLine(m.kind, main(codecs) ? ports.rtpPort(i) : 0, main(codecs) ? codecs : [], direction ?? m.direction, m.formats);
+    return sipLine(m.kind, main(codecs) ? ports.rtpPort(i) : 0, main(codecs) ? codecs : [], direction ?? m.direction, m.formats, sdpIp);
   });
   if (!media.some((m) => m.port !== 0)) throw new SdpError('no codec of the offer can be carried to SIP');
   return writeSdp(sipSession(sdpIp, media, sessionId));
@@ -209,7 +210,7 @@ export function sipAnswerFromWebrtc(webrtcAnswer: string, sipOffer: string, sdpI
   const media = offer.media.map((m, i) => {
     const a = answer.media[i];
     const codecs = a && a.port !== 0 ? keep(a).map(plainCodec) : [];
-    return sipLine(m.kind, main(codecs) ? ports.rtpPort(i) : 0, main(codecs) ? codecs : [], a ? a.direction : 'inactive', m.formats);
+    return sipLine(m.kind, main(codecs) ? ports.rtpPort(i) : 0, main(codecs) ? codecs : [], a ? a.direction : 'inactive', m.formats, sdpIp);
   });
   return writeSdp(sipSession(sdpIp, media, sessionId));
 }

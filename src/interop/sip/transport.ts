@@ -340,6 +340,8 @@ export class SipSocketTransport implements Transport {
       }
     }
     let text = msg.toString('utf8', 0, head.bodyOffset + head.contentLength);
+    // A registrar lists our bindings: sip.js finds its own Contact by the placeholder host.
+    if (!head.request && head.method === 'REGISTER') text = text.split(`@${this.hostPort}`).join(`@${this.#opts.viaToken}`);
     if (!head.request) text = text.replace(/^((?:via|v)[ \t]*:[ \t]*SIP[ \t]*\/[ \t]*2\.0[ \t]*\/[ \t]*[A-Za-z]+[ \t]+)[^;\s,]+/im, `$1${this.#opts.viaToken}`);
     this.#opts.onSipIn?.(text);
     try {
