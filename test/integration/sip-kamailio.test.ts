@@ -64,10 +64,11 @@ test('REGISTER: 401 challenge, wrong password refused, right one registered, ref
   h.client.close();
 });
 
-test('outgoing call through kamailio (407 answered) with audio both ways', async () => {
+for (const transport of ['udp', 'tcp'] as const) test(`outgoing call through kamailio over ${transport} (407 answered) with audio both ways, REFER, BYE from the far side`, async () => {
   const sipp = await startSipp('uas-transfer.xml', { rtpEcho: true, extra: ['-p', String(farPort)] });
   try {
-    const { h } = await registered('alice', 'wonderland');
+    const { h, reg } = await registered('alice', 'wonderland', transport === 'tcp' ? { force_tcp: true } : {});
+    assert.equal(reg.event, 'registered');
     const pc = loopbackPeer();
     const got: RtpPacket[] = [];
     pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => got.push(p)));
@@ -84,6 +85,9 @@ test('outgoing call through kamailio (407 answered) with audio both ways', async
     assert.equal(got[0].payload.subarray(0, 4).toString(), 'kama');
     // kamailio challenged the first INVITE (407) and consumed the credentials of the second.
     assert.match(sipp.messages(), /INVITE sip:echo@127\.0\.0\.1[^]*?CSeq: 2 INVITE/);
+    // Our own Via and Contact (below kamailio's) name the transport we used.
+    assert.match(sipp.messages(), new RegExp(`Via: SIP/2\\.0/${transport.toUpperCase()} 127\\.0\\.0\\.1:\\d+;[^\\r\\n]*branch=z9hG4bK\\d`));
+    assert.match(sipp.messages(), new RegExp(`Contact: <sip:alice@127\\.0\\.0\\.1:\\d+;transport=${transport}`));
     await h.send({ request: 'transfer', uri: 'sip:carol@example.com' });
     await h.sipEvent((r) => r.event === 'hangup');
     assert.equal(await sipp.exited, 0, sipp.errors());
