@@ -13,6 +13,9 @@ import { loopbackPeer, offerWith, waitConnected, rtpPacket } from '../helpers/we
 import sipPlugin from '../../src/plugins/sip/index.ts';
 import { startSipp, sipHandle as makeHandle, until, type SipResult as Result } from './sip-peers.ts';
 import type { RtpPacket } from 'werift';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const server = await startServer(transportConfig((c) => {
   c.pluginConfigs['janus.plugin.sip'] = { general: { local_ip: '127.0.0.1', rtp_port_range: '30000-39999' } };
@@ -54,6 +57,28 @@ test('outgoing call to sipp: audio both ways, dtmf_info, hold/unhold, MESSAGE, B
     assert.equal(got[0].payload.subarray(0, 4).toString(), 'tone');
     const seq = got[got.length - 1].payload.readUInt16BE(4);
     assert.ok(seq >= 500 && seq < 550, `echoed sequence tag ${seq}`);
+
+    // Recording of both directions: MJR files with the frames that crossed the bridge.
+    const dir = mkdtempSync(join(tmpdir(), 'portunus-sip-rec-'));
+    await h.send({ request: 'recording', action: 'start', audio: true, peer_audio: true, filename: join(dir, 'call') });
+    const rec = h.resultOf(await h.sipEvent((r) => r.event === 'recordingupdated'));
+    assert.equal(rec.own_audio, join(dir, 'call-own-audio.mjr'));
+    const before = got.length;
+    for (let i = 0; i < 20; i++) {
+      audio.writeRtp(rtpPacket(111, 600 + i, 960 * (100 + i), 4242, 'tone'));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await until(() => got.length >= before + 15);
+    await h.send({ request: 'recording', action: 'stop', audio: true, peer_audio: true });
+    await h.sipEvent((r) => r.event === 'recordingupdated' && r.own_audio === undefined);
+    for (const side of ['own', 'peer']) {
+      const mjr = readFileSync(join(dir, `call-${side}-audio.mjr`));
+      assert.equal(mjr.subarray(0, 8).toString(), 'MJR00002');
+      assert.match(mjr.toString('latin1'), /"c":"opus"/);
+      const frames = mjr.toString('latin1').split('MEET').length - 1;
+      assert.ok(frames >= 15, `${side}: ${frames} frames`);
+    }
+    rmSync(dir, { recursive: true, force: true });
 
     await h.send({ request: 'dtmf_info', digit: '5', duration: 200 });
     await h.sipEvent((r) => r.event === 'dtmfsent');

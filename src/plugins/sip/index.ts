@@ -17,6 +17,7 @@ import {
   answerReoffer, sipAnswerFromWebrtc, sipMediaLines, sipOfferFromWebrtc, webrtcAnswerFromSip, webrtcOfferFromSip, withDirection, SdpError,
 } from '../../interop/sip/sdp-translate.ts';
 import { check, customHeaders, plain, SIP_ERROR, SipRequestError, sipUri } from './requests.ts';
+import { CallRecording, isUnsafePath, type SipRecordingPolicy } from './recording.ts';
 
 export { SIP_ERROR } from './requests.ts';
 
@@ -43,6 +44,9 @@ interface ActiveCall {
   sipOffer?: string;
   peer: string;
   onHold: boolean;
+  /** The audio codec in use (for recordings). */
+  audioCodec?: { name: string; clockRate: number };
+  recording: CallRecording;
 }
 
 interface SipSession {
@@ -69,6 +73,12 @@ function sessionIdOf(): string {
   return String(Math.floor(Math.random() * 1e9));
 }
 
+/** The first audio line's main codec, named as recordings name it (opus, pcmu, pcma, g722). */
+function mainAudio(lines: Array<{ kind: string; codecs: Array<{ name: string; clockRate: number }> }>): { name: string; clockRate: number } | undefined {
+  const c = lines.find((l) => l.kind === 'audio')?.codecs.find((x) => x.name.toLowerCase() !== 'telephone-event');
+  return c ? { name: c.name.toLowerCase(), clockRate: c.clockRate } : undefined;
+}
+
 export class SipPlugin implements Plugin {
   readonly package = 'janus.plugin.sip';
   readonly name = 'JANUS SIP plugin';
@@ -80,9 +90,12 @@ export class SipPlugin implements Plugin {
   #backend!: SipBackend;
   #settings!: SipSettings;
   readonly #sessions = new Set<SipSession>();
+  #recordingPolicy: SipRecordingPolicy = { baseDir: process.cwd(), protectedFolders: [] };
 
-  init(gateway: GatewayFacade, config: Record<string, unknown>): void {
+  init(gateway: GatewayFacade, config: Record<string, unknown>, global: PortunusConfig): void {
     this.#gw = gateway;
+    const tmpExt = global.general.recordings_tmp_ext;
+    this.#recordingPolicy = { baseDir: process.cwd(), protectedFolders: global.general.protected_folders, ...(tmpExt ? { tmpExt } : {}) };
     const g = (config.general ?? {}) as Record<string, unknown>;
     const localIp = str(g.local_ip, firstIpv4());
     const localMediaIp = str(g.local_media_ip, localIp);
@@ -149,6 +162,7 @@ export class SipPlugin implements Plugin {
       case 'transfer': return this.#transfer(s, body, reply);
       case 'subscribe': return this.#subscribe(s, body, reply);
       case 'unsubscribe': return this.#unsubscribe(s, body, reply);
+      case 'recording': return this.#recording(s, body, reply);
       default: throw new SipRequestError(SIP_ERROR.INVALID_REQUEST, `Unknown request (${request})`);
     }
   }
@@ -238,6 +252,9 @@ export class SipPlugin implements Plugin {
   #wireBridge(s: SipSession, bridge: RtpBridge): void {
     const gw = this.#gw;
     bridge.attach({ rtp: (p) => gw.relayRtp(s.handle, p), rtcp: (p) => gw.relayRtcp(s.handle, p) });
+    bridge.onPeerRtp = (buf, video) => {
+      if (!video) s.call?.recording.peer?.saveRtp(buf);
+    };
   }
 
   #callEvents(s: SipSession, call: ActiveCall): CallEvents {
@@ -258,6 +275,7 @@ export class SipPlugin implements Plugin {
         try {
           const ans = webrtcAnswerFromSip(call.webrtcOffer, sdp);
           call.bridge.setRemote(ans.lines, ans.toSip, ans.toWebrtc);
+          call.audioCodec = mainAudio(ans.lines);
           call.status = 'incall';
           this.#event(s, { event: 'accepted', username: call.peer, call_id: call.callId }, { jsep: { type: 'answer', sdp: ans.sdp } });
         } catch (err) {
@@ -300,7 +318,7 @@ export class SipPlugin implements Plugin {
       bridge.close();
       throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${err instanceof SdpError ? err.message : String(err)}`);
     }
-    const call: ActiveCall = { sip: undefined, callId: '', status: 'calling', bridge, webrtcOffer: jsep.sdp, peer: uri, onHold: false };
+    const call: ActiveCall = { sip: undefined, callId: '', status: 'calling', bridge, webrtcOffer: jsep.sdp, peer: uri, onHold: false, recording: new CallRecording() };
     s.call = call;
     this.#wireBridge(s, bridge);
     try {
@@ -336,7 +354,7 @@ export class SipPlugin implements Plugin {
       await sip.decline(488).catch(() => undefined);
       return;
     }
-    const call: ActiveCall = { sip, callId: info.callId, status: 'incoming', bridge, sipOffer: sdp, peer: info.from, onHold: false };
+    const call: ActiveCall = { sip, callId: info.callId, status: 'incoming', bridge, sipOffer: sdp, peer: info.from, onHold: false, recording: new CallRecording() };
     s.call = call;
     this.#wireBridge(s, bridge);
     sip.setEvents(this.#callEvents(s, call));
@@ -359,6 +377,7 @@ export class SipPlugin implements Plugin {
       throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${(err as Error).message}`);
     }
     call.bridge.setRemote(sipMediaLines(call.sipOffer));
+    call.audioCodec = mainAudio(sipMediaLines(answer));
     call.status = 'accepting';
     reply({ event: 'accepting', call_id: call.callId });
     await call.sip.accept(answer, headers);
@@ -403,6 +422,7 @@ export class SipPlugin implements Plugin {
     if (s.call !== call) return;
     s.call = undefined;
     call.bridge.close();
+    void call.recording.stop({ own: true, peer: true });
     this.#event(s, { event: 'hangup', code, reason, call_id: call.callId });
     this.#gw.closePc(s.handle);
   }
@@ -502,12 +522,38 @@ export class SipPlugin implements Plugin {
     reply({ event: 'unsubscribed' });
   }
 
+  async #recording(s: SipSession, body: Record<string, unknown>, reply: (r: Record<string, unknown>) => void): Promise<void> {
+    check(body, [['action', 'string', true], ['audio', 'boolean'], ['video', 'boolean'], ['peer_audio', 'boolean'], ['peer_video', 'boolean'], ['filename', 'string']]);
+    const call = this.#incall(s);
+    const action = body.action as string;
+    if (action !== 'start' && action !== 'stop') throw new SipRequestError(SIP_ERROR.INVALID_ELEMENT, "Invalid action (should be start|stop)");
+    const which = { own: body.audio === true, peer: body.peer_audio === true };
+    if (!which.own && !which.peer && body.video !== true && body.peer_video !== true) {
+      throw new SipRequestError(SIP_ERROR.RECORDING_ERROR, 'Invalid request (at least one of audio, video, peer_audio and peer_video should be true)');
+    }
+    if (action === 'stop') {
+      await call.recording.stop(which);
+    } else {
+      if (!call.audioCodec) throw new SipRequestError(SIP_ERROR.RECORDING_ERROR, 'Error starting recorder (no audio negotiated)');
+      const base = typeof body.filename === 'string' ? body.filename : `sip-${s.handle.handleId}-${Date.now() * 1000}`;
+      try {
+        await call.recording.start(this.#recordingPolicy, base, which, call.audioCodec);
+      } catch (err) {
+        if (isUnsafePath(err)) throw new SipRequestError(SIP_ERROR.RECORDING_ERROR, 'Error starting recorder (filename not allowed)');
+        throw new SipRequestError(SIP_ERROR.RECORDING_ERROR, `Error starting recorder: ${(err as Error).message}`);
+      }
+    }
+    reply({ event: 'recordingupdated', call_id: call.callId, ...call.recording.info() });
+  }
+
   setupMedia(): void {}
 
   incomingRtp(handle: PluginHandle, packet: MediaPacket): void {
     const s = handle.pluginState as SipSession;
     const call = s.call;
-    if (call && call.status === 'incall') call.bridge.fromWebrtcRtp(packet);
+    if (!call || call.status !== 'incall') return;
+    if (!packet.video) call.recording.own?.saveRtp(packet.buffer);
+    call.bridge.fromWebrtcRtp(packet);
   }
 
   incomingRtcp(handle: PluginHandle, packet: MediaPacket): void {
@@ -551,7 +597,7 @@ export class SipPlugin implements Plugin {
     const s = handle.pluginState as SipSession;
     return {
       username: s.username ?? null, registration_status: s.registered ? 'registered' : 'unregistered',
-      call_status: s.call?.status ?? 'idle', ...(s.call ? { call_id: s.call.callId, media: s.call.bridge.stats() } : {}),
+      call_status: s.call?.status ?? 'idle', ...(s.call ? { call_id: s.call.callId, media: s.call.bridge.stats(), recording: s.call.recording.info() } : {}),
       destroyed: s.destroyed ? 1 : 0,
     };
   }
