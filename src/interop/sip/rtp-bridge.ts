@@ -8,6 +8,8 @@
  * packets from the SIP side are handed up in one reused view object.
  */
 import type dgram from 'node:dgram';
+import os from 'node:os';
+import { parseSdp } from '../../core/webrtc/sdp.ts';
 import type { MediaPacket } from '../../core/plugin.ts';
 import { bindUdpPair, closeQuietly, type PortRange } from '../../media/udp-ports.ts';
 import { RtpView } from '../../media/rtp.ts';
@@ -195,4 +197,18 @@ export class RtpBridge {
     this.#byMid.clear();
     this.#sink = undefined;
   }
+}
+
+/** The m-lines of a description that the bridge carries (audio and video, not rejected). */
+export function bridgedLines(sdp: string): Array<{ index: number; mid: string; video: boolean }> {
+  return parseSdp(sdp).media
+    .map((m, i) => ({ index: i, mid: m.mid ?? String(i), video: m.kind === 'video', ok: m.port !== 0 && (m.kind === 'audio' || m.kind === 'video') }))
+    .filter((l) => l.ok)
+    .map(({ index, mid, video }) => ({ index, mid, video }));
+}
+
+/** Janus' default local_ip: the first non-loopback IPv4 address (loopback when there is none). */
+export function defaultLocalIp(): string {
+  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return '127.0.0.1';
 }

@@ -5,11 +5,10 @@
  * browser, and media is relayed without transcoding (src/interop/sip/rtp-bridge.ts). Events
  * {nosip:"event", result:{event:"generated"|"processed"|"hangingup"}}; errors 440-450/499.
  */
-import os from 'node:os';
 import type { GatewayFacade, Jsep, MediaPacket, Plugin, PluginHandle, PluginResult } from '../../core/plugin.ts';
 import { parsePortRangeString, type PortRange } from '../../media/udp-ports.ts';
 import { parseSdp } from '../../core/webrtc/sdp.ts';
-import { RtpBridge } from '../../interop/sip/rtp-bridge.ts';
+import { bridgedLines, defaultLocalIp, RtpBridge } from '../../interop/sip/rtp-bridge.ts';
 import { SdpError, sipAnswerFromWebrtc, sipMediaLines, sipOfferFromWebrtc, webrtcAnswerFromSip, webrtcOfferFromSip } from '../../interop/sip/sdp-translate.ts';
 
 export const NOSIP_ERROR = {
@@ -33,11 +32,6 @@ interface NoSipSession {
   queue: Promise<void>;
 }
 
-function firstIpv4(): string {
-  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  return '127.0.0.1';
-}
-
 export class NoSipPlugin implements Plugin {
   readonly package = 'janus.plugin.nosip';
   readonly name = 'JANUS NoSIP plugin';
@@ -54,7 +48,7 @@ export class NoSipPlugin implements Plugin {
     this.#gw = gateway;
     const g = (config.general ?? {}) as Record<string, unknown>;
     const s = (v: unknown, d: string): string => (typeof v === 'string' && v.trim() !== '' ? v.trim() : d);
-    this.#localIp = s(g.local_ip, firstIpv4());
+    this.#localIp = s(g.local_ip, defaultLocalIp());
     this.#sdpIp = s(g.sdp_ip, this.#localIp);
     this.#range = parsePortRangeString(s(g.rtp_port_range, '10000-60000'));
   }
@@ -77,8 +71,7 @@ export class NoSipPlugin implements Plugin {
 
   async #bridgeFor(s: NoSipSession, sdp: string): Promise<RtpBridge> {
     if (s.bridge) return s.bridge;
-    const desc = parseSdp(sdp);
-    const lines = desc.media.map((m, i) => ({ index: i, mid: m.mid ?? String(i), video: m.kind === 'video', ok: m.port !== 0 && (m.kind === 'audio' || m.kind === 'video') })).filter((l) => l.ok);
+    const lines = bridgedLines(sdp);
     try {
       s.bridge = await RtpBridge.open({ localIp: this.#localIp, range: this.#range }, lines);
     } catch (err) {

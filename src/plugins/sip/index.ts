@@ -5,14 +5,12 @@
  * without transcoding (src/interop/sip). All requests are asynchronous, as in Janus; events are
  * {sip:"event", result:{event:...}, call_id} and errors {sip:"event", error_code 440-454/499, error}.
  */
-import os from 'node:os';
 import type { GatewayFacade, Jsep, MediaPacket, Plugin, PluginHandle, PluginResult } from '../../core/plugin.ts';
 import type { PortunusConfig } from '../../config/types.ts';
 import { parsePortRangeString, type PortRange } from '../../media/udp-ports.ts';
-import { parseSdp } from '../../core/webrtc/sdp.ts';
 import type { AccountConfig, CallEvents, IncomingRequestInfo, SipAccount, SipBackend, SipCall } from '../../interop/sip/backend.ts';
 import { EmbeddedSipBackend } from '../../interop/sip/embedded.ts';
-import { RtpBridge } from '../../interop/sip/rtp-bridge.ts';
+import { bridgedLines, defaultLocalIp, RtpBridge } from '../../interop/sip/rtp-bridge.ts';
 import {
   answerReoffer, sipAnswerFromWebrtc, sipMediaLines, sipOfferFromWebrtc, webrtcAnswerFromSip, webrtcOfferFromSip, withDirection, SdpError,
 } from '../../interop/sip/sdp-translate.ts';
@@ -64,11 +62,6 @@ function str(v: unknown, fallback: string): string {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : fallback;
 }
 
-function firstIpv4(): string {
-  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  return '127.0.0.1';
-}
-
 function sessionIdOf(): string {
   return String(Math.floor(Math.random() * 1e9));
 }
@@ -97,7 +90,7 @@ export class SipPlugin implements Plugin {
     const tmpExt = global.general.recordings_tmp_ext;
     this.#recordingPolicy = { baseDir: process.cwd(), protectedFolders: global.general.protected_folders, ...(tmpExt ? { tmpExt } : {}) };
     const g = (config.general ?? {}) as Record<string, unknown>;
-    const localIp = str(g.local_ip, firstIpv4());
+    const localIp = str(g.local_ip, defaultLocalIp());
     const localMediaIp = str(g.local_media_ip, localIp);
     this.#settings = {
       localIp, localMediaIp, sdpIp: str(g.sdp_ip, localMediaIp),
@@ -240,8 +233,12 @@ export class SipPlugin implements Plugin {
   }
 
   async #openBridge(sdp: string): Promise<RtpBridge> {
-    const desc = parseSdp(sdp);
-    const lines = desc.media.map((m, i) => ({ index: i, mid: m.mid ?? String(i), video: m.kind === 'video', ok: m.port !== 0 && (m.kind === 'audio' || m.kind === 'video') })).filter((l) => l.ok);
+    let lines: ReturnType<typeof bridgedLines>;
+    try {
+      lines = bridgedLines(sdp);
+    } catch (err) {
+      throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${(err as Error).message}`);
+    }
     try {
       return await RtpBridge.open({ localIp: this.#settings.localMediaIp, range: this.#settings.range }, lines);
     } catch (err) {
