@@ -194,3 +194,43 @@ test('blind transfer: REFER with Refer-To, then BYE from the far side', async ()
     sipp.stop();
   }
 });
+
+test('a helper handle (master_id) places a second call on the same account', async () => {
+  const far1 = await startSipp('uas-echo.xml', { rtpEcho: true });
+  const far2 = await startSipp('uas-echo.xml', { rtpEcho: true });
+  try {
+    const master = await sipHandle();
+    await master.send({ request: 'register', type: 'guest', username: 'sip:erin@127.0.0.1' });
+    const reg = master.resultOf(await master.sipEvent((r) => r.event === 'registered'));
+    assert.equal(typeof reg.master_id, 'number');
+    const helper = await sipHandle();
+    await helper.send({ request: 'register', type: 'helper', master_id: reg.master_id });
+    const hreg = helper.resultOf(await helper.sipEvent((r) => r.event === 'registered'));
+    assert.equal(hreg.helper, true);
+    assert.equal(hreg.username, 'sip:erin@127.0.0.1');
+    const calls = await Promise.all([[master, far1], [helper, far2]].map(async ([h, far]) => {
+      const hh = h as typeof master;
+      const pc = loopbackPeer();
+      const offer = await offerWith(pc, ['audio'], false);
+      await hh.send({ request: 'call', uri: `sip:far@127.0.0.1:${(far as typeof far1).port}` }, { type: 'offer', sdp: offer.sdp });
+      const acc = await hh.sipEvent((r) => r.event === 'accepted');
+      await pc.setRemoteDescription(acc.jsep);
+      return pc;
+    }));
+    for (const h of [master, helper]) await h.send({ request: 'hangup' });
+    assert.equal(await far1.exited, 0, far1.errors());
+    assert.equal(await far2.exited, 0, far2.errors());
+    // Both calls came from the one account: same Contact (user agent and port).
+    const contact = (log: string) => /Contact: <sip:erin@127\.0\.0\.1:(\d+)/.exec(log)?.[1];
+    assert.ok(contact(far1.messages()));
+    assert.equal(contact(far1.messages()), contact(far2.messages()));
+    const bad = await helper.send({ request: 'register', type: 'helper', master_id: 12345 });
+    assert.equal(((await helper.errorFor(bad)).plugindata as { data: { error_code: number } }).data.error_code, 453); // no such master
+    for (const pc of calls) await pc.close();
+    master.client.close();
+    helper.client.close();
+  } finally {
+    far1.stop();
+    far2.stop();
+  }
+});

@@ -56,6 +56,11 @@ interface SipSession {
   call: ActiveCall | undefined;
   destroyed: boolean;
   queue: Promise<void>;
+  /** Id helpers name in master_id (Janus' master_id), set on the account's owner. */
+  masterId: number;
+  /** Helper handles sharing this account for more calls; on a helper, its master. */
+  helpers: Set<SipSession>;
+  master: SipSession | undefined;
 }
 
 function str(v: unknown, fallback: string): string {
@@ -83,6 +88,8 @@ export class SipPlugin implements Plugin {
   #backend!: SipBackend;
   #settings!: SipSettings;
   readonly #sessions = new Set<SipSession>();
+  readonly #masters = new Map<number, SipSession>();
+  #nextMasterId = Math.floor(Math.random() * 1e6) + 1;
   #recordingPolicy: SipRecordingPolicy = { baseDir: process.cwd(), protectedFolders: [] };
 
   init(gateway: GatewayFacade, config: Record<string, unknown>, global: PortunusConfig): void {
@@ -110,7 +117,10 @@ export class SipPlugin implements Plugin {
   }
 
   createSession(handle: PluginHandle): void {
-    const s: SipSession = { handle, account: undefined, accountConfig: undefined, username: undefined, registered: false, call: undefined, destroyed: false, queue: Promise.resolve() };
+    const s: SipSession = {
+      handle, account: undefined, accountConfig: undefined, username: undefined, registered: false, call: undefined, destroyed: false, queue: Promise.resolve(),
+      masterId: 0, helpers: new Set(), master: undefined,
+    };
     handle.pluginState = s;
     this.#sessions.add(s);
   }
@@ -169,7 +179,7 @@ export class SipPlugin implements Plugin {
     ]);
     const type = (body.type as string | undefined) ?? '';
     if (type !== '' && type !== 'guest' && type !== 'helper') throw new SipRequestError(SIP_ERROR.INVALID_ELEMENT, `Invalid element (unsupported type ${type.slice(0, 32)})`);
-    if (type === 'helper') throw new SipRequestError(SIP_ERROR.HELPER_ERROR, 'Helper handles are not supported yet');
+    if (type === 'helper') return this.#registerHelper(s, body, reply);
     if (body.refresh === true) {
       if (!s.account || !s.registered) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (not registered)');
       await s.account.register();
@@ -197,12 +207,14 @@ export class SipPlugin implements Plugin {
       localIp: this.#settings.localIp, t1x64: this.#settings.t1x64,
     };
     await this.#dropAccount(s);
+    s.masterId = this.#nextMasterId++;
+    this.#masters.set(s.masterId, s);
     s.username = username;
     s.accountConfig = cfg;
     s.account = await this.#backend.createAccount(cfg, {
       registered: (expires) => {
         s.registered = true;
-        this.#event(s, { event: 'registered', username, register_sent: true, ...(expires ? { expires } : {}) });
+        this.#event(s, { event: 'registered', username, register_sent: true, master_id: s.masterId, ...(expires ? { expires } : {}) });
       },
       registrationFailed: (code, reason) => {
         s.registered = false;
@@ -219,15 +231,30 @@ export class SipPlugin implements Plugin {
     });
     if (guest) {
       s.registered = true;
-      reply({ event: 'registered', username, register_sent: false });
+      reply({ event: 'registered', username, register_sent: false, master_id: s.masterId });
       return;
     }
     reply({ event: 'registering' });
     await s.account.register();
   }
 
+  /** A helper handle: more calls on the master's account (Janus' type "helper" with master_id). */
+  async #registerHelper(s: SipSession, body: Record<string, unknown>, reply: (r: Record<string, unknown>) => void): Promise<void> {
+    if (body.master_id === undefined) throw new SipRequestError(SIP_ERROR.MISSING_ELEMENT, 'Missing element (master_id)');
+    const master = this.#masters.get(body.master_id as number);
+    if (!master || master.destroyed || !master.account) throw new SipRequestError(SIP_ERROR.HELPER_ERROR, 'Invalid master_id (no such master)');
+    if (s.account) throw new SipRequestError(SIP_ERROR.ALREADY_REGISTERED, 'Already registered (this handle has its own account)');
+    s.master = master;
+    s.account = master.account;
+    s.username = master.username;
+    s.registered = true;
+    master.helpers.add(s);
+    reply({ event: 'registered', username: master.username, register_sent: false, helper: true, master_id: master.masterId });
+  }
+
   async #unregister(s: SipSession, reply: (r: Record<string, unknown>) => void): Promise<void> {
     if (!s.account || !s.registered) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (not registered)');
+    if (s.master) throw new SipRequestError(SIP_ERROR.HELPER_ERROR, 'Helper handles cannot unregister their master');
     reply({ event: 'unregistering' });
     await s.account.unregister();
   }
@@ -332,7 +359,10 @@ export class SipPlugin implements Plugin {
   async #incoming(s: SipSession, sip: SipCall, sdp: string | undefined, info: IncomingRequestInfo): Promise<void> {
     if (s.destroyed) return;
     if (s.call) {
-      // Busy: Janus answers 486 and tells the app about the missed call.
+      // Busy: a free helper handle takes the call, as in Janus.
+      const helper = [...s.helpers].find((h) => !h.destroyed && !h.call);
+      if (helper) return this.#incoming(helper, sip, sdp, info);
+      // Otherwise Janus answers 486 and tells the app about the missed call.
       await sip.decline(486).catch(() => undefined);
       this.#event(s, { event: 'missed_call', caller: info.from, ...(info.displayName ? { displayname: info.displayName } : {}), callee: info.to, call_id: info.callId });
       return;
@@ -569,6 +599,19 @@ export class SipPlugin implements Plugin {
     const a = s.account;
     s.account = undefined;
     s.registered = false;
+    if (s.master) {
+      // A helper only borrows its master's account.
+      s.master.helpers.delete(s);
+      s.master = undefined;
+      return;
+    }
+    if (this.#masters.get(s.masterId) === s) this.#masters.delete(s.masterId);
+    for (const h of s.helpers) {
+      h.account = undefined;
+      h.registered = false;
+      h.master = undefined;
+    }
+    s.helpers.clear();
     await a?.close();
   }
 
