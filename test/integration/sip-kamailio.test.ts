@@ -12,7 +12,7 @@ import { RTCPeerConnection, RTCRtpCodecParameters, MediaStreamTrack, type RtpPac
 import { startServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
-import { loopbackPeer, offerWith, waitConnected, rtpPacket, answerTo } from '../helpers/werift-peer.ts';
+import { loopbackPeer as makePeer, offerWith, waitConnected, rtpPacket, answerTo } from '../helpers/werift-peer.ts';
 import sipPlugin from '../../src/plugins/sip/index.ts';
 import { startKamailio, startSipp, sipHandle, until, pcapRtp, freeUdpPort, type Kamailio } from './sip-peers.ts';
 
@@ -20,6 +20,16 @@ const server = await startServer(transportConfig((c) => {
   c.pluginConfigs['janus.plugin.sip'] = { general: { local_ip: '127.0.0.1', rtp_port_range: '40000-49999' } };
 }), { logger: silentLogger(), plugins: [sipPlugin()] });
 const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
+// Every peer is closed at the end, even when a test fails half-way (open peers keep the process alive).
+const peers: Array<ReturnType<typeof makePeer>> = [];
+const loopbackPeer = (): ReturnType<typeof makePeer> => {
+  const pc = makePeer();
+  peers.push(pc);
+  return pc;
+};
+after(async () => {
+  for (const pc of peers) await pc.close().catch(() => undefined);
+});
 let kamailio: Kamailio;
 let farPort = 0;
 before(async () => {

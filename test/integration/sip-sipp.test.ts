@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { startServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
-import { loopbackPeer, offerWith, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
+import { loopbackPeer as makePeer, offerWith, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
 import sipPlugin from '../../src/plugins/sip/index.ts';
 import { startSipp, sipHandle as makeHandle, until, type SipResult as Result } from './sip-peers.ts';
 import type { RtpPacket } from 'werift';
@@ -22,6 +22,16 @@ const server = await startServer(transportConfig((c) => {
 }), { logger: silentLogger(), plugins: [sipPlugin()] });
 after(() => server.close());
 const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
+// Every peer is closed at the end, even when a test fails half-way (open peers keep the process alive).
+const peers: Array<ReturnType<typeof makePeer>> = [];
+const loopbackPeer = (): ReturnType<typeof makePeer> => {
+  const pc = makePeer();
+  peers.push(pc);
+  return pc;
+};
+after(async () => {
+  for (const pc of peers) await pc.close().catch(() => undefined);
+});
 const PLUGIN = 'janus.plugin.sip';
 
 const sipHandle = () => makeHandle(wsUrl);
