@@ -15,21 +15,16 @@ import { transportConfig } from '../helpers/transport.ts';
 import { loopbackPeer as makePeer, offerWith, waitConnected, rtpPacket, answerTo } from '../helpers/werift-peer.ts';
 import sipPlugin from '../../src/plugins/sip/index.ts';
 import { startKamailio, startSipp, sipHandle, until, pcapRtp, freeUdpPort, type Kamailio } from './sip-peers.ts';
+import { peerTracker } from './sip-peers.ts';
 
 const server = await startServer(transportConfig((c) => {
   c.pluginConfigs['janus.plugin.sip'] = { general: { local_ip: '127.0.0.1', rtp_port_range: '40000-49999' } };
 }), { logger: silentLogger(), plugins: [sipPlugin()] });
 const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
-// Every peer is closed at the end, even when a test fails half-way (open peers keep the process alive).
-const peers: Array<ReturnType<typeof makePeer>> = [];
-const loopbackPeer = (): ReturnType<typeof makePeer> => {
-  const pc = makePeer();
-  peers.push(pc);
-  return pc;
-};
-after(async () => {
-  for (const pc of peers) await pc.close().catch(() => undefined);
-});
+// Every peer is closed at the end, even when a test fails half-way.
+const tracker = peerTracker(makePeer);
+const loopbackPeer = tracker.peer;
+after(tracker.closeAll);
 let kamailio: Kamailio;
 let farPort = 0;
 before(async () => {

@@ -223,3 +223,18 @@ export function pcapRtp(file: string): Array<{ pt: number; payload: Buffer }> {
   }
   return out;
 }
+
+/** Peers made through `make` are remembered; `closeAll` closes them (open peers keep a test process alive). */
+export function peerTracker<T extends { close(): Promise<unknown> }>(make: () => T): { peer: () => T; closeAll: () => Promise<void> } {
+  const peers: T[] = [];
+  return {
+    peer: () => {
+      const pc = make();
+      peers.push(pc);
+      return pc;
+    },
+    closeAll: async () => {
+      for (const pc of peers) await pc.close().catch(() => undefined);
+    },
+  };
+}

@@ -12,6 +12,7 @@ import { transportConfig } from '../helpers/transport.ts';
 import { loopbackPeer as makePeer, offerWith, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
 import sipPlugin from '../../src/plugins/sip/index.ts';
 import { startSipp, sipHandle as makeHandle, until, type SipResult as Result } from './sip-peers.ts';
+import { peerTracker } from './sip-peers.ts';
 import type { RtpPacket } from 'werift';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,16 +23,10 @@ const server = await startServer(transportConfig((c) => {
 }), { logger: silentLogger(), plugins: [sipPlugin()] });
 after(() => server.close());
 const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
-// Every peer is closed at the end, even when a test fails half-way (open peers keep the process alive).
-const peers: Array<ReturnType<typeof makePeer>> = [];
-const loopbackPeer = (): ReturnType<typeof makePeer> => {
-  const pc = makePeer();
-  peers.push(pc);
-  return pc;
-};
-after(async () => {
-  for (const pc of peers) await pc.close().catch(() => undefined);
-});
+// Every peer is closed at the end, even when a test fails half-way.
+const tracker = peerTracker(makePeer);
+const loopbackPeer = tracker.peer;
+after(tracker.closeAll);
 const PLUGIN = 'janus.plugin.sip';
 
 const sipHandle = () => makeHandle(wsUrl);
