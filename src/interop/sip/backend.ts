@@ -1,0 +1,108 @@
+/**
+ * What the SIP plugin asks of a SIP stack: accounts (one per handle, as Janus gives each handle its
+ * own user agent), registration, calls with SDP bodies, in-dialog requests. Two implementations:
+ * embedded.ts (sip.js over our transport) and drachtio.ts (a drachtio server), chosen by config.
+ * SDP here is always the SIP side's (plain RTP); translation to WebRTC is the plugin's business.
+ */
+
+export interface AccountConfig {
+  /** Public identity, "sip:user@domain". */
+  identity: string;
+  displayName?: string;
+  /** Digest credentials (RFC 3261 section 22 / RFC 2617). */
+  authUser?: string;
+  secret?: string;
+  ha1Secret?: string;
+  /** Registrar / proxy ("sip:host:port"); requests go there unless outboundProxy is set. */
+  proxy?: string;
+  outboundProxy?: string;
+  userAgent?: string;
+  /** Registration expiry asked for, seconds. */
+  registerTtl: number;
+  /** Extra headers ("Name: value", already checked) for REGISTER. */
+  headers: string[];
+  transport: 'udp' | 'tcp';
+  localIp: string;
+  advertisedIp?: string;
+  t1x64?: number;
+}
+
+export interface SipResponseInfo {
+  code: number;
+  reason: string;
+  headers: Record<string, string>;
+}
+
+export interface IncomingRequestInfo {
+  from: string;
+  displayName?: string;
+  to: string;
+  callId: string;
+  contentType?: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+export interface AccountEvents {
+  registered(expires: number): void;
+  registrationFailed(code: number, reason: string): void;
+  unregistered(): void;
+  incomingCall(call: SipCall, offerSdp: string | undefined, info: IncomingRequestInfo): void;
+  /** Out-of-dialog MESSAGE. */
+  message(info: IncomingRequestInfo): void;
+  notify(info: IncomingRequestInfo & { event: string }): void;
+}
+
+export interface CallEvents {
+  /** 1xx from the far side. */
+  progress(resp: SipResponseInfo, sdp: string | undefined): void;
+  /** 2xx: the far side's SDP answer (or offer, for a late-offer call). */
+  accepted(resp: SipResponseInfo, sdp: string | undefined): void;
+  /** The call ended: BYE from the far side, a final error, CANCEL, or our own hangup. */
+  ended(code: number, reason: string, byUs: boolean): void;
+  /** The far side re-offered (re-INVITE): return our SIP answer. */
+  reoffer(sdp: string): string;
+  info(info: IncomingRequestInfo): void;
+  message(info: IncomingRequestInfo): void;
+  /** The far side asked us to transfer (REFER). */
+  refer(referTo: string, referredBy: string | undefined): void;
+}
+
+export interface SipCall {
+  readonly callId: string;
+  readonly incoming: boolean;
+  /** Our current SIP SDP. */
+  localSdp: string | undefined;
+  setEvents(events: CallEvents): void;
+  /** Incoming call: say 180 Ringing. */
+  ring(): Promise<void>;
+  /** Incoming call: 200 OK with our SDP. */
+  accept(sdp: string, headers?: string[]): Promise<void>;
+  decline(code: number, headers?: string[]): Promise<void>;
+  /** CANCEL, BYE or a final error, whatever fits the state. */
+  hangup(headers?: string[]): Promise<void>;
+  /** re-INVITE with a new SDP (hold/unhold/update); resolves with the far side's answer. */
+  reinvite(sdp: string): Promise<string | undefined>;
+  info(contentType: string, body: string, headers?: string[]): Promise<SipResponseInfo>;
+  message(contentType: string, body: string, headers?: string[]): Promise<SipResponseInfo>;
+  /** Blind transfer (RFC 3515). */
+  refer(target: string): Promise<SipResponseInfo>;
+}
+
+export interface SipAccount {
+  /** Our Contact URI. */
+  readonly contact: string;
+  register(): Promise<void>;
+  unregister(): Promise<void>;
+  call(uri: string, sdp: string, headers: string[], events: CallEvents): Promise<SipCall>;
+  message(uri: string, contentType: string, body: string, headers: string[]): Promise<SipResponseInfo>;
+  subscribe(uri: string, event: string, accept: string | undefined, expires: number): Promise<SipResponseInfo>;
+  unsubscribe(event: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SipBackend {
+  readonly name: string;
+  createAccount(config: AccountConfig, events: AccountEvents): Promise<SipAccount>;
+  close(): Promise<void>;
+}
