@@ -8,7 +8,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts, startReferenceJanus } from '../test/helpers/reference-janus.ts';
+import { freePorts, startReferenceJanus, type StartReferenceOptions } from '../test/helpers/reference-janus.ts';
 
 /** The project root, where `bin/portunus.js` is. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,8 +37,8 @@ export interface PortunusOptions {
   requirePlugins?: readonly string[];
 }
 
-export async function startJanus(): Promise<Server> {
-  const ref = await startReferenceJanus();
+export async function startJanus(opts: StartReferenceOptions = {}): Promise<Server> {
+  const ref = await startReferenceJanus(opts);
   return { name: 'janus', pid: ref.pid, httpUrl: ref.httpUrl, wsUrl: ref.wsUrl, stop: ref.stop };
 }
 

@@ -109,8 +109,8 @@ async function runOne(server: Server, P: number, rate: number, mode: Mode, secon
       const ev = await ws.waitFor((m) => m.janus === 'event' && m.transaction === tx, 10_000);
       const rtp = ev.plugindata?.data?.rtp;
       if (!rtp?.port) throw new Error(`${server.name}: join failed: ${JSON.stringify(ev.plugindata?.data)}`);
-      // The reference Janus binds its guess of our address (this host's eth0 address, under its
-      // loopback shim) and says so; packets to a local address stay on the host.
+      // Both servers are pinned to loopback (Janus by local_ip below): refuse anything else.
+      if (rtp.ip !== '127.0.0.1') throw new Error(`${server.name}: RTP address ${rtp.ip} is not loopback`);
       leg.target = { ip: rtp.ip, port: rtp.port };
       legs.push(leg);
     }
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   const names: ServerName[] = opts.only ? [opts.only] : ['portunus', 'janus'];
   const servers: Server[] = [];
   try {
-    for (const n of names) servers.push(n === 'janus' ? await startJanus() : await startPortunus({ requirePlugins: [PLUGIN] }));
+    for (const n of names) servers.push(n === 'janus' ? await startJanus({ pluginSettings: { 'janus.plugin.audiobridge.jcfg': { local_ip: '127.0.0.1' } } }) : await startPortunus({ requirePlugins: [PLUGIN] }));
     for (const s of servers) process.stdout.write(`${s.name}: pid ${s.pid}, ${s.wsUrl}\n`);
     const maxP = Math.max(...opts.participants);
     const tones = Array.from({ length: Math.min(maxP, 16) }, (_, i) => opusFrames(300 + 150 * i));

@@ -98,7 +98,7 @@ for (const name of ['portunus', 'janus'] as const) {
   if (opts.only && opts.only !== name) continue;
   const server = name === 'portunus'
     ? await startPortunus({ extraArgs: ['--nat.ice_enforce_list', 'lo', '--config-dir', dir], requirePlugins: ['janus.plugin.sip'] })
-    : await startJanus();
+    : await startJanus({ pluginSettings: { 'janus.plugin.sip.jcfg': { local_ip: '127.0.0.1' } } });
   try {
     for (const n of opts.calls) {
       try {

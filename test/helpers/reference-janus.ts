@@ -4,8 +4,8 @@
  * HTTP with admin_secret "refsecret". Throws when the script or Janus is unavailable: callers that need
  * the reference should fail, not skip (scripts/install-test-deps.sh installs `janus`).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -34,6 +34,40 @@ export interface StartReferenceOptions {
   keepDir?: boolean;
   /** Milliseconds to wait for the start script and the listeners (default 30 s). */
   timeoutMs?: number;
+  /**
+   * Settings to put in the `general` block of plugin files, e.g.
+   * `{ 'janus.plugin.sip.jcfg': { local_ip: '127.0.0.1' } }` (values are written as strings). The
+   * start script knows only the core files, so Janus is started by it, stopped, given these settings
+   * and started again the way the script starts it. Plugins that bind plain RTP or SIP sockets guess
+   * the host's external address by default; pinning them to 127.0.0.1 keeps benches on loopback.
+   */
+  pluginSettings?: Record<string, Record<string, string>>;
+}
+
+/** Sets `key = "value"` in the general block of a .jcfg file (replacing a line that sets the key). */
+function setGeneral(file: string, settings: Record<string, string>): void {
+  let text = readFileSync(file, 'utf8');
+  for (const [key, value] of Object.entries(settings)) {
+    const line = `\t${key} = ${JSON.stringify(value)}`;
+    const existing = new RegExp(`^\\s*${key}\\s*=.*$`, 'm');
+    if (existing.test(text)) text = text.replace(existing, line);
+    else if (/^general\s*:\s*\{/m.test(text)) text = text.replace(/^general\s*:\s*\{/m, (m) => `${m}\n${line}`);
+    else text = `general: {\n${line}\n}\n${text}`;
+  }
+  writeFileSync(file, text);
+}
+
+/** Starts Janus as the start script does (LD_PRELOAD shim, its conf folder, log to janus.log); the PID. */
+function launchJanus(dir: string): number {
+  const log = openSync(join(dir, 'janus.log'), 'a');
+  const child = spawn('janus', ['-C', join(dir, 'conf/janus.jcfg'), '-F', join(dir, 'conf'), '-o'], {
+    cwd: dir, detached: true, stdio: ['ignore', log, log], env: { ...process.env, LD_PRELOAD: join(dir, 'shim.so') },
+  });
+  child.unref();
+  closeSync(log);
+  if (!child.pid) throw new Error('could not spawn janus');
+  writeFileSync(join(dir, 'janus.pid'), `${child.pid}\n`);
+  return child.pid;
 }
 
 /** `count` distinct free TCP ports on 127.0.0.1, found by binding port 0 and releasing. */
@@ -122,6 +156,19 @@ export async function startReferenceJanus(opts: StartReferenceOptions = {}): Pro
     const { stdout } = await run(REFERENCE_START_SCRIPT, [dir, String(http), String(ws), String(admin), rtp], timeoutMs);
     pid = Number.parseInt(stdout.trim().split('\n').pop() ?? '', 10);
     if (!Number.isInteger(pid) || pid <= 0) throw new Error(`start script printed no PID: ${JSON.stringify(stdout)}`);
+    if (opts.pluginSettings) {
+      const started = Date.now();
+      signal(pid, 'SIGTERM');
+      if (!(await waitExit(pid, 8000))) signal(pid, 'SIGKILL');
+      await waitExit(pid, 5000);
+      for (const [file, settings] of Object.entries(opts.pluginSettings)) setGeneral(join(dir, 'conf', file), settings);
+      pid = launchJanus(dir);
+      while (!(await tcpOpen(http))) {
+        if (!processAlive(pid)) throw new Error('reference Janus exited on restart');
+        if (Date.now() > started + timeoutMs) throw new Error('reference Janus did not answer after its restart');
+        await sleep(50);
+      }
+    }
     // The script waits for HTTP only; the WebSocket and admin listeners may come up a moment later.
     const end = Date.now() + timeoutMs;
     for (const port of [ws, admin]) {
