@@ -49,7 +49,7 @@ export interface FirstbootResult {
 /** A setting worked out here rather than given. */
 interface Derived {
   value: string;
-  source: SourceName | 'generated' | 'STUN';
+  source: SourceName | 'generated' | 'STUN' | 'first boot';
 }
 
 export async function runFirstboot(options: Partial<FirstbootOptions> = {}): Promise<FirstbootResult> {
@@ -173,23 +173,30 @@ function settleTls(settings: Map<string, Setting | Derived>, o: FirstbootOptions
   o.log(`tls: certificate and key from the ${key.source}, HTTPS and WSS on`);
 }
 
-/** The NAT helper: say what is advertised and why; ask STUN only when no address was given. */
+/**
+ * The NAT helper: say what is advertised and why, in the log and (as nat.nat_1_1_origin) in
+ * /janus/info; ask STUN only when no address was given.
+ */
 async function settlePublicAddress(settings: Map<string, Setting | Derived>, o: FirstbootOptions): Promise<void> {
+  const say = (why: string, source: Derived['source']): void => {
+    o.log(`nat: ${why}`);
+    settings.set('nat.nat_1_1_origin', { value: why, source });
+  };
   const given = settings.get('nat.nat_1_1_mapping');
   if (given) {
-    o.log(`nat: advertising ${given.value} (nat_1_1_mapping from the ${given.source})`);
+    say(`advertising ${given.value} (nat_1_1_mapping from the ${given.source})`, given.source);
     return;
   }
   const stun = settings.get('appliance.stun_server');
   if (!stun) {
-    o.log('nat: no nat_1_1_mapping and no stun_server given: advertising the interface addresses');
+    say('no nat_1_1_mapping and no stun_server given: advertising the interface addresses', 'first boot');
     return;
   }
   try {
     const mapped = await discoverMappedAddress(stun.value, o.stunTimeoutMs);
     settings.set('nat.nat_1_1_mapping', { value: mapped.address, source: 'STUN' });
-    o.log(`nat: advertising ${mapped.address} (no nat_1_1_mapping given; STUN server ${stun.value} saw us as ${mapped.address}:${mapped.port})`);
+    say(`advertising ${mapped.address} (no nat_1_1_mapping given; STUN server ${stun.value} saw us as ${mapped.address}:${mapped.port})`, 'STUN');
   } catch (err) {
-    o.log(`nat: ${(err as Error).message}; advertising the interface addresses`);
+    say(`${(err as Error).message}; advertising the interface addresses`, 'first boot');
   }
 }

@@ -124,6 +124,7 @@ export const schema = {
     ignore_mdns: bool(false, 'Drop .local (mDNS) candidates instead of resolving them'),
     nat_1_1_mapping: str('', 'Public IP(s) replacing host candidate addresses (comma list)'),
     keep_private_host: bool(false, 'With nat_1_1_mapping, advertise the private host candidates too'),
+    nat_1_1_origin: str('', 'Why nat_1_1_mapping holds what it holds (the appliance first boot sets it), shown in /janus/info as "public-ip-origin"'),
     turn_server: str('', 'TURN server for relay candidates ("" = none)'),
     turn_port: port(3478, 'TURN server port'),
     turn_type: oneOf(['udp', 'tcp', 'tls'], 'udp', 'TURN transport'),

@@ -71,6 +71,7 @@ export interface NatConfig {
   ignore_mdns: boolean;
   nat_1_1_mapping: string;
   keep_private_host: boolean;
+  nat_1_1_origin: string;
   turn_server: string;
   turn_port: number;
   turn_type: string;

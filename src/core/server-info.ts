@@ -53,6 +53,8 @@ export function buildServerInfo(gw: Gateway, transaction?: string): JanusMessage
     'server-name': g.server_name,
     'local-ip': '127.0.0.1',
     ...publicIpKeys(nat.nat_1_1_mapping),
+    // Not in Janus: where the advertised address came from (appliance first boot), when known.
+    ...(nat.nat_1_1_origin ? { 'public-ip-origin': nat.nat_1_1_origin } : {}),
     ipv6: gw.config.media.ipv6,
     'ice-lite': nat.ice_lite,
     'ice-tcp': nat.ice_tcp,

@@ -137,6 +137,7 @@ describe('appliance image boots configured', { skip, timeout: 1_800_000 }, () =>
 
       assert.equal(info.janus, 'server_info');
       assert.equal(info['public-ip'], MAPPED, 'the NAT 1:1 address from the config drive');
+      assert.equal(info['public-ip-origin'], `advertising ${MAPPED} (nat_1_1_mapping from the config drive)`, 'and why');
 
       const admin = async (secret: string) => {
         const r = await fetch(`http://127.0.0.1:${adminPort}/admin`, {

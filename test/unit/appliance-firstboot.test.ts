@@ -225,6 +225,7 @@ describe('appliance first boot: runFirstboot', () => {
     assert.equal(config.http.port, 8080);
     const log = f.lines.join('\n');
     assert.match(log, /nat: advertising 203\.0\.113\.7 \(nat_1_1_mapping from the config drive\)/);
+    assert.equal(config.nat.nat_1_1_origin, 'advertising 203.0.113.7 (nat_1_1_mapping from the config drive)', 'the why reaches /janus/info');
     assert.match(log, /general\.admin_secret: from the credentials/);
     assert.doesNotMatch(log, /smbios-secret/, 'secrets are never logged');
   });
@@ -302,5 +303,7 @@ describe('appliance first boot: runFirstboot', () => {
     const f = fixture({});
     await runFirstboot(f.opts);
     assert.match(f.lines.join('\n'), /no nat_1_1_mapping and no stun_server given: advertising the interface addresses/);
+    const { config } = loadConfig({ env: envFromFile(readFileSync(join(f.opts.runDir, 'portunus.env'), 'utf8')) });
+    assert.match(config.nat.nat_1_1_origin, /^no nat_1_1_mapping and no stun_server given/);
   });
 });

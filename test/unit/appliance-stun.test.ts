@@ -144,6 +144,7 @@ describe('appliance NAT helper: what first boot advertises and why', () => {
     closers.push(() => server.sock.close());
     const { env, log } = await boot(`STUN_SERVER=127.0.0.1:${server.port}\n`);
     assert.match(env, /^PORTUNUS_NAT_NAT_1_1_MAPPING="127\.0\.0\.1"$/m);
+    assert.match(env, /^PORTUNUS_NAT_NAT_1_1_ORIGIN=".*STUN server 127\.0\.0\.1:\d+ saw us as 127\.0\.0\.1:\d+\)"$/m, 'the why goes to /janus/info');
     assert.match(log, new RegExp(`nat: advertising 127\\.0\\.0\\.1 \\(no nat_1_1_mapping given; STUN server 127\\.0\\.0\\.1:${server.port} saw us as 127\\.0\\.0\\.1:\\d+\\)`));
   });
 
