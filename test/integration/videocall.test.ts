@@ -47,7 +47,9 @@ async function call(data = false) {
   assert.equal(incoming.data.result.username, `alice${id}`);
   assert.equal(incoming.jsep.type, 'offer');
   assert.match(incoming.jsep.sdp, /a=rtpmap:111 opus\/48000\/2/);
-  assert.doesNotMatch(incoming.jsep.sdp, new RegExp(ap.pc.localDescription!.sdp.match(/a=ice-ufrag:(\S+)/)![1]), 'our ICE credentials, not the caller\'s');
+  // Whole attribute lines: a 4-character ufrag alone can occur by chance inside an SSRC or a fingerprint.
+  const callerUfrag = ap.pc.localDescription!.sdp.match(/a=ice-ufrag:(\S+)/)![1];
+  assert.ok(!incoming.jsep.sdp.split(/\r?\n/).includes(`a=ice-ufrag:${callerUfrag}`), 'our ICE credentials, not the caller\'s');
   const bp = await answeringPeer(incoming.jsep);
   peers.push(bp);
   const accepted = await bob.request({ request: 'accept' }, { type: 'answer', sdp: bp.sdp });
