@@ -8,7 +8,7 @@ import { isAbsolute, join, normalize } from 'node:path';
 import { DRIVE_ENV_FILE, mountDrive, type MountedDrive } from './drive.ts';
 import { keptSecret } from './secret.ts';
 import { mergeSources, renderEnvFile, type RawSetting, type Setting, type SourceName } from './settings.ts';
-import { parseEnvFile, parseKernelCmdline, readCredentials, readSmbiosCredentials } from './sources.ts';
+import { parseEnvFile, parseKernelCmdline, readCredentials, readFwCfgCredentials, readSmbiosCredentials } from './sources.ts';
 import { discoverMappedAddress } from './stun.ts';
 
 export interface FirstbootOptions {
@@ -16,6 +16,8 @@ export interface FirstbootOptions {
   credentialsDir: string;
   /** SMBIOS entries folder (default /sys/firmware/dmi/entries), read when systemd did not import them. */
   smbiosDir: string;
+  /** qemu fw_cfg credentials folder, read when systemd did not import them. */
+  fwCfgDir: string;
   /** Kernel command line file (default /proc/cmdline). */
   cmdlineFile: string;
   /** Kept state: the generated admin secret, TLS files (default /var/lib/portunus-appliance). */
@@ -33,6 +35,7 @@ export interface FirstbootOptions {
 export const DEFAULTS: FirstbootOptions = {
   credentialsDir: '/run/credentials/@system',
   smbiosDir: '/sys/firmware/dmi/entries',
+  fwCfgDir: '/sys/firmware/qemu_fw_cfg/by_name/opt/io.systemd.credentials',
   cmdlineFile: '/proc/cmdline',
   stateDir: '/var/lib/portunus-appliance',
   runDir: '/run/portunus',
@@ -71,11 +74,11 @@ export async function runFirstboot(options: Partial<FirstbootOptions> = {}): Pro
       sources['config drive'] = parseEnvFile(readFileSync(join(driveDir, DRIVE_ENV_FILE), 'utf8'), o.log);
     }
     const imported = readCredentials(o.credentialsDir);
-    sources.credentials = withSmbios(imported, readSmbiosCredentials(o.smbiosDir));
+    sources.credentials = withDirect(imported, [...readSmbiosCredentials(o.smbiosDir), ...readFwCfgCredentials(o.fwCfgDir)]);
     if (sources.credentials.length > 0) {
       const names = (list: RawSetting[]) => list.map((c) => `portunus.${c.name}`).join(', ');
       const direct = sources.credentials.slice(imported.length);
-      o.log(`credentials: ${names(sources.credentials)}${direct.length ? ` (read from SMBIOS directly, not imported by systemd: ${names(direct)})` : ''}`);
+      o.log(`credentials: ${names(sources.credentials)}${direct.length ? ` (read from SMBIOS or fw_cfg directly, not imported by systemd: ${names(direct)})` : ''}`);
     }
     sources['kernel command line'] = existsSync(o.cmdlineFile) ? parseKernelCmdline(readFileSync(o.cmdlineFile, 'utf8')) : [];
     const { settings: given, problems } = mergeSources(sources);
@@ -100,10 +103,10 @@ export async function runFirstboot(options: Partial<FirstbootOptions> = {}): Pro
   }
 }
 
-/** Imported credentials, plus SMBIOS ones systemd left out (an imported one of the same name wins). */
-function withSmbios(imported: RawSetting[], smbios: RawSetting[]): RawSetting[] {
+/** Imported credentials, plus SMBIOS and fw_cfg ones systemd left out (the first of a name wins). */
+function withDirect(imported: RawSetting[], direct: RawSetting[]): RawSetting[] {
   const have = new Set(imported.map((c) => c.name));
-  return [...imported, ...smbios.filter((c) => !have.has(c.name))];
+  return [...imported, ...direct.filter((c) => !have.has(c.name) && have.add(c.name))];
 }
 
 function settleAdminSecret(settings: Map<string, Setting | Derived>, o: FirstbootOptions): void {

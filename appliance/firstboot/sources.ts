@@ -93,6 +93,27 @@ export function parseSmbiosType11(raw: Buffer): RawSetting[] {
   return out;
 }
 
+/**
+ * Credentials passed with qemu's `-fw_cfg name=opt/io.systemd.credentials/portunus.<setting>,...`,
+ * read from the qemu_fw_cfg sysfs folder (one folder per item, its bytes in `raw`). Like SMBIOS,
+ * read directly because systemd 252 does not always import them.
+ */
+export function readFwCfgCredentials(dir = '/sys/firmware/qemu_fw_cfg/by_name/opt/io.systemd.credentials'): RawSetting[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith(PREFIX) && n.length > PREFIX.length);
+  } catch {
+    return [];
+  }
+  return names.sort().flatMap((n) => {
+    try {
+      return [{ name: n.slice(PREFIX.length), value: readFileSync(join(dir, n, 'raw'), 'utf8').replace(/\r?\n$/, '') }];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** Every SMBIOS type 11 structure under `dir` (entries named 11-N, each with a raw file). */
 export function readSmbiosCredentials(dir = '/sys/firmware/dmi/entries'): RawSetting[] {
   let names: string[];

@@ -25,6 +25,8 @@ const skip = process.env.PORTUNUS_SKIP_APPLIANCE_BOOT === '1' ? 'PORTUNUS_SKIP_A
 
 const MAPPED = '203.0.113.7';
 const ADMIN_SECRET = `boot-test-${process.pid}-${Date.now()}`;
+/** Passed as a qemu fw_cfg credential; /janus/info shows it as server-name. */
+const SERVER_NAME = `fwcfg-${process.pid}`;
 const work = mkdtempSync(join(tmpdir(), 'portunus-boot-test-'));
 const serialLog = join(work, 'serial.log');
 const pidFile = join(work, 'qemu.pid');
@@ -117,6 +119,7 @@ describe('appliance image boots configured', { skip, timeout: 1_800_000 }, () =>
           '-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${httpPort}-:8088,hostfwd=tcp:127.0.0.1:${adminPort}-:7088`,
           '-device', 'virtio-net-pci,netdev=n0',
           '-smbios', `type=11,value=io.systemd.credential:portunus.admin_secret=${ADMIN_SECRET}`,
+          '-fw_cfg', `name=opt/io.systemd.credentials/portunus.general.server_name,string=${SERVER_NAME}`,
         ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
@@ -137,6 +140,7 @@ describe('appliance image boots configured', { skip, timeout: 1_800_000 }, () =>
 
       assert.equal(info.janus, 'server_info');
       assert.equal(info['public-ip'], MAPPED, 'the NAT 1:1 address from the config drive');
+      assert.equal(info['server-name'], SERVER_NAME, 'the server name from a qemu fw_cfg credential');
       assert.equal(info['public-ip-origin'], `advertising ${MAPPED} (nat_1_1_mapping from the config drive)`, 'and why');
 
       const admin = async (secret: string) => {

@@ -59,6 +59,7 @@ function fixture(f: Fixture) {
       driveDir,
       credentialsDir,
       smbiosDir: join(root, 'no-smbios'),
+      fwCfgDir: join(root, 'no-fwcfg'),
       cmdlineFile,
       stateDir: join(root, 'state'),
       runDir: join(root, 'run'),
@@ -258,7 +259,22 @@ describe('appliance first boot: runFirstboot', () => {
     const env = envFromFile(readFileSync(join(f.opts.runDir, 'portunus.env'), 'utf8'));
     assert.equal(env.PORTUNUS_GENERAL_ADMIN_SECRET, 'smbios-admin');
     assert.equal(env.PORTUNUS_GENERAL_API_SECRET, 'imported');
-    assert.match(f.lines.join('\n'), /read from SMBIOS directly, not imported by systemd: portunus\.admin_secret\)/);
+    assert.match(f.lines.join('\n'), /read from SMBIOS or fw_cfg directly, not imported by systemd: portunus\.admin_secret\)/);
+  });
+
+  it('qemu fw_cfg credentials are read too; SMBIOS, then fw_cfg, for the same name', async () => {
+    const f = fixture({});
+    for (const [name, value] of [['portunus.general.server_name', 'from-fwcfg\n'], ['portunus.api_secret', 'fwcfg-api'], ['other.thing', 'ignored']]) {
+      mkdirSync(join(f.opts.fwCfgDir, name), { recursive: true });
+      writeFileSync(join(f.opts.fwCfgDir, name, 'raw'), value);
+    }
+    const entry = join(f.opts.smbiosDir, '11-0');
+    mkdirSync(entry, { recursive: true });
+    writeFileSync(join(entry, 'raw'), Buffer.concat([Buffer.from([11, 5, 0, 0, 1]), Buffer.from('io.systemd.credential:portunus.api_secret=smbios-api\0\0')]));
+    await runFirstboot(f.opts);
+    const env = envFromFile(readFileSync(join(f.opts.runDir, 'portunus.env'), 'utf8'));
+    assert.equal(env.PORTUNUS_GENERAL_SERVER_NAME, 'from-fwcfg');
+    assert.equal(env.PORTUNUS_GENERAL_API_SECRET, 'smbios-api');
   });
 
   it('a given admin secret wins over the kept one without erasing it', async () => {

@@ -129,6 +129,7 @@ describe('appliance NAT helper: what first boot advertises and why', () => {
       driveDir: join(dir, 'drive'),
       credentialsDir: join(dir, 'none'),
       smbiosDir: join(dir, 'none'),
+      fwCfgDir: join(dir, 'none'),
       cmdlineFile: join(dir, 'cmdline'),
       stateDir: join(dir, 'state'),
       runDir: join(dir, 'run'),
