@@ -10,11 +10,20 @@
 import type dgram from 'node:dgram';
 import os from 'node:os';
 import { parseSdp } from '../../core/webrtc/sdp.ts';
-import type { MediaPacket } from '../../core/plugin.ts';
 import { bindUdpPair, closeQuietly, type PortRange } from '../../media/udp-ports.ts';
 import { RtpView } from '../../media/rtp.ts';
 import { SeqTsRewriter } from '../../media/rtp-rewriter.ts';
 import { identityPtMap, type PtMap, type SipMediaLine } from './sdp-translate.ts';
+
+/**
+ * A packet as the bridge reads and writes it: the bytes, its media line, audio or video. The same
+ * shape as the plugin contract's packet, declared here so the engine needs nothing of the plugin API.
+ */
+export interface MediaPacket {
+  buffer: Buffer;
+  mid: string;
+  video: boolean;
+}
 
 const RING = 16;
 const MTU = 1500;
