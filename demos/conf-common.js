@@ -10,16 +10,7 @@
 
 window.PortunusDemo = (function () {
   function servers() {
-    const q = new URLSearchParams(location.search);
-    const secure = location.protocol === 'https:';
-    const host = location.hostname.includes(':') ? `[${location.hostname}]` : location.hostname;
-    const wsPort = /^\d{1,5}$/.test(q.get('ws') || '') ? q.get('ws') : secure ? '8989' : '8188';
-    const ws = `${secure ? 'wss' : 'ws'}://${host}:${wsPort}/`;
-    const http = `${location.origin}/janus`;
-    const transport = q.get('transport');
-    if (transport === 'ws') return [ws];
-    if (transport === 'http') return [http];
-    return [ws, http];
+    return window.portunusServerList(new URLSearchParams(location.search));
   }
 
   function describe(err) {

@@ -7,15 +7,7 @@
 
 window.PortunusDemo = {
   serverList(params) {
-    const secure = location.protocol === 'https:';
-    const host = location.hostname.includes(':') ? `[${location.hostname}]` : location.hostname;
-    const wsPort = /^\d{1,5}$/.test(params.get('ws') || '') ? params.get('ws') : secure ? '8989' : '8188';
-    const ws = `${secure ? 'wss' : 'ws'}://${host}:${wsPort}/`;
-    const http = `${location.origin}/janus`;
-    const transport = params.get('transport');
-    if (transport === 'ws') return [ws];
-    if (transport === 'http') return [http];
-    return [ws, http];
+    return window.portunusServerList(params);
   },
   /** A counter cell [data-stat="<kind>-<name>"]: data-value for tests, formatted text for people. */
   setStat(kind, name, value) {
