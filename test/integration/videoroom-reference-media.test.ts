@@ -42,6 +42,14 @@ async function run(wsUrl: string): Promise<Record<string, unknown>> {
   out.answerDirections = [...conf.jsep.sdp.matchAll(/a=(sendrecv|sendonly|recvonly|inactive)/g)].map((m) => m[1]);
   await pc.setRemoteDescription(conf.jsep);
   await waitConnected(pc);
+  // Janus lists a publisher only once its PeerConnection is up on the server side (DTLS done), which
+  // can be a moment after our ICE says connected: wait for it, for both servers alike.
+  for (let i = 0; ; i++) {
+    const list = await admin.sync({ request: 'listparticipants', room });
+    if ((list.participants as { publisher?: boolean }[] | undefined)?.some((p) => p.publisher)) break;
+    if (i > 100) throw new Error('the publisher never showed up as publishing');
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const other = await Participant.attach(wsUrl);
   const j2 = await other.async({ request: 'join', room, ptype: 'publisher', display: 'other' });
   out.publishers = j2.plugindata.data.publishers;
