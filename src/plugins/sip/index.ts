@@ -28,6 +28,8 @@ interface SipSettings {
   userAgent: string;
   t1x64: number;
   transport: 'udp' | 'tcp';
+  /** Outgoing calls not answered after this many ms are CANCELled (0: never, as Janus). */
+  noAnswerMs: number;
 }
 
 type CallStatus = 'calling' | 'ringing' | 'incoming' | 'accepting' | 'incall' | 'closing';
@@ -45,6 +47,9 @@ interface ActiveCall {
   /** The audio codec in use (for recordings). */
   audioCodec?: { name: string; clockRate: number };
   recording: CallRecording;
+  /** How the hangup event must read when we end the call for a reason of our own (no answer). */
+  endAs?: { code: number; reason: string };
+  noAnswerTimer?: NodeJS.Timeout;
 }
 
 interface SipSession {
@@ -106,6 +111,7 @@ export class SipPlugin implements Plugin {
       userAgent: str(g.user_agent, 'Portunus SIP'),
       t1x64: Number(g.sip_timer_t1x64) > 0 ? Number(g.sip_timer_t1x64) : 32000,
       transport: g.force_tcp === true || g.force_tcp === 'true' ? 'tcp' : 'udp',
+      noAnswerMs: Number(g.no_answer_timeout) > 0 ? Math.round(Number(g.no_answer_timeout) * 1000) : 0,
     };
     const log = { debug: (m: string) => gateway.log.debug(m), warn: (m: string) => gateway.log.warn(m) };
     this.#backend = new EmbeddedSipBackend(log);
@@ -307,7 +313,7 @@ export class SipPlugin implements Plugin {
           void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
         }
       },
-      ended: (code, reason) => this.#ended(s, call, code, reason),
+      ended: (code, reason) => this.#ended(s, call, call.endAs?.code ?? code, call.endAs?.reason ?? reason),
       reoffer: (sdp) => {
         const ours = call.sip?.localSdp ?? '';
         try {
@@ -354,6 +360,23 @@ export class SipPlugin implements Plugin {
     }
     call.callId = call.sip.callId;
     if (call.status === 'calling') reply({ event: 'calling', call_id: call.callId });
+    this.#armNoAnswer(s, call);
+  }
+
+  /**
+   * No-answer timeout (config no_answer_timeout, seconds): an outgoing call still unanswered is
+   * CANCELled (RFC 3261 section 9.1) and the app gets hangup 408 Request Timeout. RFC 3261 Timer C
+   * only guards proxies; a UA that rings forever would otherwise keep the call open for good.
+   */
+  #armNoAnswer(s: SipSession, call: ActiveCall): void {
+    const ms = this.#settings.noAnswerMs;
+    if (ms <= 0 || s.call !== call) return;
+    call.noAnswerTimer = setTimeout(() => {
+      if (s.call !== call || (call.status !== 'calling' && call.status !== 'ringing')) return;
+      call.endAs = { code: 408, reason: 'Request Timeout' };
+      void this.#endCall(s, call, 408, 'Request Timeout', true);
+    }, ms);
+    call.noAnswerTimer.unref();
   }
 
   async #incoming(s: SipSession, sip: SipCall, sdp: string | undefined, info: IncomingRequestInfo): Promise<void> {
@@ -448,6 +471,7 @@ export class SipPlugin implements Plugin {
   #ended(s: SipSession, call: ActiveCall, code: number, reason: string): void {
     if (s.call !== call) return;
     s.call = undefined;
+    clearTimeout(call.noAnswerTimer);
     call.bridge.close();
     void call.recording.stop({ own: true, peer: true });
     this.#event(s, { event: 'hangup', code, reason, call_id: call.callId });

@@ -1,0 +1,129 @@
+/**
+ * SIP plugin features against sipp far phones (issue #7, second round): the no-answer timeout
+ * (CANCEL, hangup 408), RFC 2833 telephone-events from the browser reaching the far side with the
+ * far side's payload number, offerless incoming INVITEs (late offer: our offer in the 200 OK, the
+ * answer in the ACK) and attended transfer (REFER with Replaces, both ways).
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import { startServer } from '../../src/server.ts';
+import { silentLogger } from '../../src/core/log.ts';
+import { transportConfig } from '../helpers/transport.ts';
+import { noStun, offerWith, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
+import sipPlugin from '../../src/plugins/sip/index.ts';
+import { freeUdpPort, peerTracker, startSipp, sipHandle as makeHandle, until } from './sip-peers.ts';
+
+const server = await startServer(transportConfig((c) => {
+  c.pluginConfigs['janus.plugin.sip'] = { general: { local_ip: '127.0.0.1', rtp_port_range: '40000-40999', no_answer_timeout: 1.5 } };
+}), { logger: silentLogger(), plugins: [sipPlugin()] });
+after(() => server.close());
+const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
+
+const PCMU = new RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0 });
+const DTMF = new RTCRtpCodecParameters({ mimeType: 'audio/telephone-event', clockRate: 8000, payloadType: 101 });
+const tracker = peerTracker(() => {
+  const pc = new RTCPeerConnection({
+    iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' },
+    bundlePolicy: 'max-bundle', codecs: { audio: [PCMU, DTMF] },
+  });
+  noStun(pc);
+  return pc;
+});
+after(tracker.closeAll);
+const peer = tracker.peer;
+
+async function guest(user: string) {
+  const h = await makeHandle(wsUrl);
+  await h.send({ request: 'register', type: 'guest', username: `sip:${user}@127.0.0.1` });
+  await h.sipEvent((r) => r.event === 'registered');
+  return h;
+}
+
+test('no answer: the call is CANCELled after no_answer_timeout and ends with hangup 408', async () => {
+  const sipp = await startSipp('uas-noanswer.xml');
+  try {
+    const h = await guest('nora');
+    const pc = peer();
+    const offer = await offerWith(pc, ['audio'], false);
+    const started = Date.now();
+    await h.send({ request: 'call', uri: `sip:far@127.0.0.1:${sipp.port}` }, { type: 'offer', sdp: offer.sdp });
+    await h.sipEvent((r) => r.event === 'ringing');
+    const hangup = h.resultOf(await h.sipEvent((r) => r.event === 'hangup', 15000));
+    assert.equal(hangup.code, 408);
+    assert.equal(hangup.reason, 'Request Timeout');
+    assert.ok(Date.now() - started >= 1400, 'not before the timeout');
+    // sipp saw the CANCEL, answered 200 + 487 and got the ACK: the scenario passed.
+    assert.equal(await sipp.exited, 0, sipp.errors());
+    assert.match(sipp.messages(), /CANCEL sip:far@127\.0\.0\.1/);
+    h.client.close();
+  } finally {
+    sipp.stop();
+  }
+});
+
+test('RFC 2833 from the browser: telephone-event packets reach the far side as its payload 96, bytes unchanged', async () => {
+  const sink = dgram.createSocket('udp4');
+  const sinkPort = await freeUdpPort(true);
+  await new Promise<void>((r) => sink.bind(sinkPort, '127.0.0.1', () => r()));
+  const seen: Buffer[] = [];
+  sink.on('message', (m) => seen.push(Buffer.from(m)));
+  const sipp = await startSipp('uas-sink.xml', { extra: ['-key', 'sink_port', String(sinkPort)] });
+  try {
+    const h = await guest('dora');
+    const pc = peer();
+    const offer = await offerWith(pc, ['audio'], false);
+    assert.match(offer.sdp, /a=rtpmap:101 telephone-event\/8000/);
+    await h.send({ request: 'call', uri: `sip:far@127.0.0.1:${sipp.port}` }, { type: 'offer', sdp: offer.sdp });
+    const accepted = await h.sipEvent((r) => r.event === 'accepted');
+    // The browser keeps its own number for telephone-event.
+    assert.match(accepted.jsep.sdp, /a=rtpmap:101 telephone-event\/8000/);
+    await pc.setRemoteDescription(accepted.jsep);
+    await waitConnected(pc);
+    const [track] = offer.tracks;
+    // Some audio, then digit 7 (RFC 4733 section 2.5: same timestamp, growing duration, marker on
+    // the first packet, the end packet three times), then digit # (event 11).
+    let seq = 1000;
+    for (let i = 0; i < 10; i++) {
+      track.writeRtp(rtpPacket(0, seq++, 160 * i, 777, 'pcmu'));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // werift stamps every packet with the sender's codec: switch it to telephone-event for the
+    // digits, as a browser's insertDTMF does (same SSRC, the negotiated event payload number).
+    const transceiver = pc.getTransceivers()[0];
+    const sender = transceiver.sender as unknown as { codec: unknown; sendRtp(p: RtpPacket): Promise<void> };
+    const pcmu = sender.codec;
+    sender.codec = transceiver.codecs.find((c) => c.mimeType.toLowerCase() === 'audio/telephone-event');
+    assert.ok(sender.codec, 'telephone-event negotiated');
+    const events: Buffer[] = [];
+    for (const [event, ts] of [[7, 1600], [11, 4800]]) {
+      for (let i = 1; i <= 6; i++) {
+        const end = i >= 4;
+        const payload = Buffer.from([event, (end ? 0x80 : 0) | 10, 0, 0]);
+        payload.writeUInt16BE(Math.min(i, 4) * 160, 2);
+        const p = rtpPacket(101, seq++, ts, 777, 'x', i === 1);
+        p.payload = payload;
+        events.push(payload);
+        await sender.sendRtp(p);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    sender.codec = pcmu;
+    await until(() => seen.filter((m) => (m[1] & 0x7f) === 96).length >= events.length, 5000);
+    const te = seen.filter((m) => (m[1] & 0x7f) === 96);
+    assert.deepEqual(te.map((m) => m.subarray(12).toString('hex')), events.map((e) => e.toString('hex')));
+    assert.equal(te[0][1] & 0x80, 0x80, 'marker bit of the first event packet kept');
+    assert.equal(te[0].readUInt32BE(4), 1600);
+    // No packet kept the browser's number 101; the audio went as PCMU (0).
+    assert.ok(!seen.some((m) => (m[1] & 0x7f) === 101));
+    assert.ok(seen.some((m) => (m[1] & 0x7f) === 0 && m.subarray(12, 16).toString() === 'pcmu'));
+    await h.send({ request: 'hangup' });
+    await h.sipEvent((r) => r.event === 'hangup');
+    assert.equal(await sipp.exited, 0, sipp.errors());
+    h.client.close();
+  } finally {
+    sipp.stop();
+    sink.close();
+  }
+});
