@@ -4,7 +4,7 @@
  * far side's payload number, offerless incoming INVITEs (late offer: our offer in the 200 OK, the
  * answer in the ACK) and attended transfer (REFER with Replaces, both ways).
  */
-import { test, after } from 'node:test';
+import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
@@ -13,12 +13,20 @@ import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
 import { noStun, offerWith, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
 import sipPlugin from '../../src/plugins/sip/index.ts';
-import { freeUdpPort, peerTracker, startSipp, sipHandle as makeHandle, until } from './sip-peers.ts';
+import { freeUdpPort, peerTracker, startKamailio, startSipp, sipHandle as makeHandle, until, type Kamailio } from './sip-peers.ts';
 
 const server = await startServer(transportConfig((c) => {
   c.pluginConfigs['janus.plugin.sip'] = { general: { local_ip: '127.0.0.1', rtp_port_range: '40000-40999', no_answer_timeout: 1.5 } };
 }), { logger: silentLogger(), plugins: [sipPlugin()] });
-after(() => server.close());
+let kamailio: Kamailio;
+before(async () => {
+  kamailio = await startKamailio({ lena: 'late', tess: 'target' }, await freeUdpPort());
+});
+after(async () => {
+  // The gateway first: its user agents unregister while kamailio still answers.
+  await server.close();
+  await kamailio?.stop();
+});
 const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
 
 const PCMU = new RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0 });
@@ -125,5 +133,41 @@ test('RFC 2833 from the browser: telephone-event packets reach the far side as i
   } finally {
     sipp.stop();
     sink.close();
+  }
+});
+
+test('late offer: an INVITE without SDP gives incomingcall without JSEP; accept with an offer, the answer comes from the ACK', async () => {
+  const h = await makeHandle(wsUrl);
+  await h.send({ request: 'register', username: 'sip:lena@127.0.0.1', secret: 'late', proxy: `sip:127.0.0.1:${kamailio.port}` });
+  await h.sipEvent((r) => r.event === 'registered');
+  const sipp = await startSipp('uac-offerless.xml', { rtpEcho: true, service: 'lena', remote: `127.0.0.1:${kamailio.port}` });
+  try {
+    const inc = await h.sipEvent((r) => r.event === 'incomingcall');
+    assert.equal(inc.jsep, undefined, 'no JSEP: the INVITE had no offer');
+    assert.equal(h.resultOf(inc).displayname, 'Late Phone');
+    const pc = peer();
+    const got: RtpPacket[] = [];
+    pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => got.push(p)));
+    const offer = await offerWith(pc, ['audio'], false);
+    await h.send({ request: 'accept' }, { type: 'offer', sdp: offer.sdp });
+    await h.sipEvent((r) => r.event === 'accepting');
+    const accepted = await h.sipEvent((r) => r.event === 'accepted');
+    assert.equal(accepted.jsep?.type, 'answer');
+    assert.match(accepted.jsep.sdp, /m=audio 9 UDP\/TLS\/RTP\/SAVPF 0 101/);
+    await pc.setRemoteDescription(accepted.jsep);
+    await waitConnected(pc);
+    const [track] = offer.tracks;
+    for (let i = 0; i < 40; i++) {
+      track.writeRtp(rtpPacket(0, 200 + i, 160 * i, 4444, 'late'));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // sipp echoes what reached it: the browser's audio went out on the address from the ACK's SDP.
+    await until(() => got.filter((p) => p.payload.subarray(0, 4).toString() === 'late').length >= 20);
+    await h.sipEvent((r) => r.event === 'hangup', 10000);
+    assert.equal(await sipp.exited, 0, sipp.errors());
+    assert.match(sipp.messages(), /SIP\/2\.0 200 OK[\s\S]*Content-Type: application\/sdp[\s\S]*m=audio \d+ RTP\/AVP 0 101/);
+  } finally {
+    sipp.stop();
+    h.client.close();
   }
 });

@@ -60,6 +60,11 @@ export interface CallEvents {
   accepted(resp: SipResponseInfo, sdp: string | undefined): void;
   /** The call ended: BYE from the far side, a final error, CANCEL, or our own hangup. */
   ended(code: number, reason: string, byUs: boolean): void;
+  /**
+   * Late offer (RFC 3264 section 4): the incoming INVITE had no SDP, our accept() carried the offer
+   * and this is the far side's answer from the ACK. Optional for backends that refuse offerless INVITEs.
+   */
+  lateAnswer?(sdp: string): void;
   /** The far side re-offered (re-INVITE): return our SIP answer. */
   reoffer(sdp: string): string;
   info(info: IncomingRequestInfo): void;
@@ -76,7 +81,7 @@ export interface SipCall {
   setEvents(events: CallEvents): void;
   /** Incoming call: say 180 Ringing. */
   ring(): Promise<void>;
-  /** Incoming call: 200 OK with our SDP. */
+  /** Incoming call: 200 OK with our SDP (our answer, or our offer when the INVITE had none). */
   accept(sdp: string, headers?: string[]): Promise<void>;
   decline(code: number, headers?: string[]): Promise<void>;
   /** CANCEL, BYE or a final error, whatever fits the state. */

@@ -64,8 +64,15 @@ class EmbeddedCall implements SipCall {
   #ended = false;
   #answerWaiter: ((sdp: string | undefined) => void) | undefined;
 
+  /** An offerless INVITE (late offer): our 200 OK carries the offer and the ACK the answer. */
+  #lateOffer = false;
+
   constructor(readonly session: Session, readonly incoming: boolean, readonly callId: string) {
-    if (incoming) this.#initialOffer = (session as Invitation).body;
+    if (incoming) {
+      const body = (session as Invitation).body;
+      if (body) this.#initialOffer = body;
+      else this.#lateOffer = true;
+    }
   }
 
   setEvents(events: CallEvents): void {
@@ -93,6 +100,11 @@ class EmbeddedCall implements SipCall {
       const w = this.#answerWaiter;
       this.#answerWaiter = undefined;
       w?.(sdp);
+      if (this.#lateOffer) {
+        // RFC 3264 section 4 / RFC 3261 section 13.2.1: the answer to the offer in our 200 OK, from the ACK.
+        this.#lateOffer = false;
+        this.#events?.lateAnswer?.(sdp);
+      }
       return;
     }
     // A re-INVITE offer from the far side (hold, unhold, address change).
@@ -144,6 +156,7 @@ class EmbeddedCall implements SipCall {
   async accept(sdp: string, headers: string[] = []): Promise<void> {
     if (!(this.session instanceof Invitation)) throw new Error('not an incoming call');
     this.localSdp = sdp;
+    if (this.#lateOffer) this.#offering = true;
     await this.session.accept({ extraHeaders: headers });
   }
 

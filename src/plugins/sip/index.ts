@@ -313,6 +313,19 @@ export class SipPlugin implements Plugin {
           void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
         }
       },
+      lateAnswer: (sdp) => {
+        if (s.call !== call || call.status === 'closing' || !call.webrtcOffer) return;
+        try {
+          const ans = webrtcAnswerFromSip(call.webrtcOffer, sdp);
+          call.bridge.setRemote(ans.lines, ans.toSip, ans.toWebrtc);
+          call.audioCodec = mainAudio(ans.lines);
+          call.status = 'incall';
+          this.#event(s, { event: 'accepted', username: call.peer, call_id: call.callId }, { jsep: { type: 'answer', sdp: ans.sdp } });
+        } catch (err) {
+          this.#gw.log.warn(`sip: unusable SIP answer in the ACK: ${(err as Error).message}`);
+          void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
+        }
+      },
       ended: (code, reason) => this.#ended(s, call, call.endAs?.code ?? code, call.endAs?.reason ?? reason),
       reoffer: (sdp) => {
         const ours = call.sip?.localSdp ?? '';
@@ -390,10 +403,7 @@ export class SipPlugin implements Plugin {
       this.#event(s, { event: 'missed_call', caller: info.from, ...(info.displayName ? { displayname: info.displayName } : {}), callee: info.to, call_id: info.callId });
       return;
     }
-    if (!sdp) {
-      await sip.decline(488).catch(() => undefined);
-      return;
-    }
+    if (!sdp) return this.#incomingOfferless(s, sip, info);
     let bridge: RtpBridge;
     let offer: { sdp: string };
     try {
@@ -414,11 +424,46 @@ export class SipPlugin implements Plugin {
     }, { jsep: { type: 'offer', sdp: offer.sdp } });
   }
 
+  /**
+   * An INVITE without SDP (late offer), as Janus since 0.2: `incomingcall` without JSEP; the app
+   * accepts with a JSEP offer, our SIP offer goes in the 200 OK, and the far side's answer in the
+   * ACK reaches the app in an `accepted` event with the JSEP answer. The bridge opens at accept,
+   * once the browser's m-lines are known.
+   */
+  async #incomingOfferless(s: SipSession, sip: SipCall, info: IncomingRequestInfo): Promise<void> {
+    const bridge = await RtpBridge.open({ localIp: this.#settings.localMediaIp, range: this.#settings.range }, []);
+    const call: ActiveCall = { sip, callId: info.callId, status: 'incoming', bridge, peer: info.from, onHold: false, recording: new CallRecording() };
+    s.call = call;
+    sip.setEvents(this.#callEvents(s, call));
+    await sip.ring().catch(() => undefined);
+    this.#event(s, { event: 'incomingcall', username: info.from, ...(info.displayName ? { displayname: info.displayName } : {}), callee: info.to, call_id: info.callId });
+  }
+
+  async #acceptWithOffer(s: SipSession, call: ActiveCall & { sip: SipCall }, jsep: Jsep | undefined, headers: string[], reply: (r: Record<string, unknown>) => void): Promise<void> {
+    if (!jsep || jsep.type !== 'offer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP (the call had no offer: accept with a JSEP offer)');
+    const bridge = await this.#openBridge(jsep.sdp);
+    let offer: string;
+    try {
+      offer = sipOfferFromWebrtc(jsep.sdp, this.#settings.sdpIp, bridge, sessionIdOf());
+    } catch (err) {
+      bridge.close();
+      throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${(err as Error).message}`);
+    }
+    call.bridge.close();
+    call.bridge = bridge;
+    call.webrtcOffer = jsep.sdp;
+    this.#wireBridge(s, bridge);
+    call.status = 'accepting';
+    reply({ event: 'accepting', call_id: call.callId });
+    await call.sip.accept(offer, headers);
+  }
+
   async #accept(s: SipSession, body: Record<string, unknown>, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void): Promise<void> {
     check(body, [['headers', 'object'], ['srtp', 'string'], ['autoaccept_reinvites', 'boolean']]);
     const call = s.call;
-    if (!call || call.status !== 'incoming' || !call.sip || !call.sipOffer) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (no call to accept)');
+    if (!call || call.status !== 'incoming' || !call.sip) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (no call to accept)');
     const headers = customHeaders(body.headers);
+    if (!call.sipOffer) return this.#acceptWithOffer(s, call as ActiveCall & { sip: SipCall }, jsep, headers, reply);
     if (!jsep || jsep.type !== 'answer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP');
     let answer: string;
     try {
