@@ -171,3 +171,87 @@ test('late offer: an INVITE without SDP gives incomingcall without JSEP; accept 
     h.client.close();
   }
 });
+
+/** A guest account on a master handle plus a helper handle for a second call (as Janus' transfers need). */
+async function masterAndHelper(user: string) {
+  const master = await guest(user);
+  const reg = master.resultOf(await master.sipEvent((r) => r.event === 'registered' && typeof r.master_id === 'number', 2000).catch(async () => {
+    throw new Error('no master_id');
+  }));
+  const helper = await makeHandle(wsUrl);
+  await helper.send({ request: 'register', type: 'helper', master_id: reg.master_id });
+  await helper.sipEvent((r) => r.event === 'registered');
+  return { master, helper };
+}
+
+async function placeCall(h: Awaited<ReturnType<typeof guest>>, uri: string, extra: Record<string, unknown> = {}) {
+  const pc = peer();
+  const offer = await offerWith(pc, ['audio'], false);
+  await h.send({ request: 'call', uri, ...extra }, { type: 'offer', sdp: offer.sdp });
+  const accepted = await h.sipEvent((r) => r.event === 'accepted');
+  await pc.setRemoteDescription(accepted.jsep);
+  return { pc, callId: String((accepted.plugindata as { data: { call_id: string } }).data.call_id) };
+}
+
+test('attended transfer: transfer with replace sends REFER with Refer-To <target?Replaces=other call;to-tag;from-tag>', async () => {
+  const transferee = await startSipp('uas-attended.xml', { rtpEcho: true });
+  const target = await startSipp('uas-echo.xml', { rtpEcho: true });
+  try {
+    const { master, helper } = await masterAndHelper('tina');
+    await placeCall(master, `sip:far@127.0.0.1:${transferee.port}`);
+    const second = await placeCall(helper, `sip:far@127.0.0.1:${target.port}`);
+    // An unknown call-id is refused with Janus' 454.
+    const bad = await master.send({ request: 'transfer', uri: `sip:far@127.0.0.1:${target.port}`, replace: 'no-such-call' });
+    assert.equal(((await master.errorFor(bad)).plugindata as { data: { error_code: number } }).data.error_code, 454);
+    await master.send({ request: 'transfer', uri: `sip:far@127.0.0.1:${target.port}`, replace: second.callId });
+    await master.sipEvent((r) => r.event === 'transferring');
+    assert.equal(master.resultOf(await master.sipEvent((r) => r.event === 'referred')).code, 202);
+    await master.sipEvent((r) => r.event === 'hangup'); // the transferee hangs up after the 202
+    assert.equal(await transferee.exited, 0, transferee.errors());
+    // The Replaces value names the helper's dialog with the target, tags from the target's view.
+    const tlog = target.messages();
+    const ourTag = /^From: .*;tag=([^;\s]+)/m.exec(tlog)![1];
+    const theirTag = /^To: .*;tag=([^;\s]+)/m.exec(tlog.slice(tlog.indexOf('SIP/2.0 200 OK')))![1];
+    const referTo = /^Refer-To: (.*)$/m.exec(transferee.messages())![1].trim();
+    assert.equal(referTo, `<sip:far@127.0.0.1:${target.port}?Replaces=${encodeURIComponent(`${second.callId};to-tag=${theirTag};from-tag=${ourTag}`)}>`);
+    await helper.send({ request: 'hangup' });
+    await helper.sipEvent((r) => r.event === 'hangup');
+    assert.equal(await target.exited, 0, target.errors());
+    master.client.close();
+    helper.client.close();
+  } finally {
+    transferee.stop();
+    target.stop();
+  }
+});
+
+test('incoming REFER with Replaces: transfer event with refer_id and replaces; the call with refer_id carries Replaces and Referred-By, the referrer gets the NOTIFY', async () => {
+  const target = await startSipp('uas-replaces-target.xml', { rtpEcho: true });
+  const transferor = await startSipp('uas-refer-replaces.xml', { rtpEcho: true, extra: ['-key', 'target_port', String(target.port)] });
+  try {
+    const { master, helper } = await masterAndHelper('uma');
+    await placeCall(master, `sip:far@127.0.0.1:${transferor.port}`);
+    const transfer = master.resultOf(await master.sipEvent((r) => r.event === 'transfer'));
+    assert.equal(typeof transfer.refer_id, 'number');
+    assert.equal(transfer.replaces, 'held-call@far.example;to-tag=tt1;from-tag=ft2');
+    assert.match(String(transfer.refer_to), new RegExp(`^sip:target@127\\.0\\.0\\.1:${target.port}\\?Replaces=held-call%40far\\.example%3Bto-tag%3Dtt1%3Bfrom-tag%3Dft2$`));
+    assert.match(String(transfer.referred_by), /sip:far@127\.0\.0\.1/);
+    // The app follows the transfer from a helper handle, as the Janus SIP demo does.
+    const followed = await placeCall(helper, String(transfer.refer_to), { refer_id: transfer.refer_id });
+    assert.ok(followed.callId);
+    await master.sipEvent((r) => r.event === 'hangup', 10000); // the transferor hangs up after the NOTIFY
+    assert.equal(await transferor.exited, 0, transferor.errors());
+    assert.match(transferor.messages(), /NOTIFY sip:[\s\S]*Content-Type: message\/sipfrag[\s\S]*SIP\/2\.0 200 OK/);
+    await helper.send({ request: 'hangup' });
+    await helper.sipEvent((r) => r.event === 'hangup');
+    assert.equal(await target.exited, 0, target.errors());
+    // A refer_id is good once.
+    const again = await helper.send({ request: 'call', uri: 'sip:x@127.0.0.1', refer_id: transfer.refer_id });
+    assert.equal(((await helper.errorFor(again)).plugindata as { data: { error_code: number } }).data.error_code, 444);
+    master.client.close();
+    helper.client.close();
+  } finally {
+    transferor.stop();
+    target.stop();
+  }
+});

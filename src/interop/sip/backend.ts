@@ -69,8 +69,11 @@ export interface CallEvents {
   reoffer(sdp: string): string;
   info(info: IncomingRequestInfo): void;
   message(info: IncomingRequestInfo): void;
-  /** The far side asked us to transfer (REFER). */
-  refer(referTo: string, referredBy: string | undefined): void;
+  /**
+   * The far side asked us to transfer (REFER). `replaces` (attended transfer, RFC 3891): the
+   * Replaces value carried in the Refer-To URI, unescaped ("call-id;to-tag=..;from-tag=..").
+   */
+  refer(referTo: string, referredBy: string | undefined, replaces?: string): void;
 }
 
 export interface SipCall {
@@ -90,8 +93,18 @@ export interface SipCall {
   reinvite(sdp: string): Promise<string | undefined>;
   info(contentType: string, body: string, headers?: string[]): Promise<SipResponseInfo>;
   message(contentType: string, body: string, headers?: string[]): Promise<SipResponseInfo>;
-  /** Blind transfer (RFC 3515). */
-  refer(target: string): Promise<SipResponseInfo>;
+  /**
+   * Transfer (RFC 3515): blind, or attended when `replaces` ("call-id;to-tag=..;from-tag=..", RFC
+   * 3891) names the dialog the transferee's INVITE must replace (Refer-To: <target?Replaces=...>).
+   */
+  refer(target: string, replaces?: string): Promise<SipResponseInfo>;
+  /** Call-ID and tags of the established dialog (for an attended transfer that replaces it). */
+  dialogIds?(): { callId: string; localTag: string; remoteTag: string } | undefined;
+}
+
+export interface CallOptions {
+  /** The call follows a REFER received on this call: report its progress there (NOTIFY sipfrag). */
+  referrer?: SipCall;
 }
 
 export interface SipAccount {
@@ -99,7 +112,8 @@ export interface SipAccount {
   readonly contact: string;
   register(): Promise<void>;
   unregister(): Promise<void>;
-  call(uri: string, sdp: string, headers: string[], events: CallEvents): Promise<SipCall>;
+  /** Headers in the URI (`?Replaces=`, RFC 3261 section 19.1.5) go into the INVITE. */
+  call(uri: string, sdp: string, headers: string[], events: CallEvents, options?: CallOptions): Promise<SipCall>;
   message(uri: string, contentType: string, body: string, headers: string[]): Promise<SipResponseInfo>;
   subscribe(uri: string, event: string, accept: string | undefined, expires: number): Promise<SipResponseInfo>;
   unsubscribe(event: string): Promise<void>;

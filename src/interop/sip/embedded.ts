@@ -13,7 +13,7 @@ import {
 
 type IncomingResponse = Core.IncomingResponse;
 type IncomingRequestMessage = Core.IncomingRequestMessage;
-import type { AccountConfig, AccountEvents, CallEvents, IncomingRequestInfo, SipAccount, SipBackend, SipCall, SipResponseInfo } from './backend.ts';
+import type { AccountConfig, AccountEvents, CallEvents, CallOptions, IncomingRequestInfo, SipAccount, SipBackend, SipCall, SipResponseInfo } from './backend.ts';
 import { newViaToken, SipSocketTransport, type SipTransportOptions } from './transport.ts';
 import { uriTarget } from './message-scan.ts';
 
@@ -129,7 +129,14 @@ class EmbeddedCall implements SipCall {
       },
       onRefer: (referral: Referral) => {
         void referral.accept();
-        this.#events?.refer(referral.referTo.uri.toString(), referral.referredBy);
+        const replaces = referral.replaces;
+        let decoded: string | undefined;
+        try {
+          decoded = replaces ? decodeURIComponent(replaces) : undefined;
+        } catch {
+          decoded = undefined;
+        }
+        this.#events?.refer(referral.referTo.uri.toString(), referral.referredBy, decoded);
       },
     };
     s.stateChange.addListener((state) => {
@@ -207,6 +214,15 @@ class EmbeddedCall implements SipCall {
     });
   }
 
+  #referReplacing(target: string, replaces: string): Promise<SipResponseInfo> {
+    const d = this.session.dialog;
+    if (!d) return Promise.reject(new Error('no dialog to transfer'));
+    const from = this.session.userAgent.configuration.uri.toString();
+    return new Promise((resolve) => {
+      d.refer({ onAccept: (r) => resolve(responseInfo(r)), onReject: (r) => resolve(responseInfo(r)) }, { extraHeaders: referReplacingHeaders(from, target, replaces) });
+    });
+  }
+
   info(contentType: string, body: string, headers: string[] = []): Promise<SipResponseInfo> {
     return this.#request('info', contentType, body, headers);
   }
@@ -215,15 +231,50 @@ class EmbeddedCall implements SipCall {
     return this.#request('message', contentType, body, headers);
   }
 
-  refer(target: string): Promise<SipResponseInfo> {
+  dialogIds(): { callId: string; localTag: string; remoteTag: string } | undefined {
+    const d = this.session.dialog;
+    return d ? { callId: d.callId, localTag: d.localTag, remoteTag: d.remoteTag } : undefined;
+  }
+
+  refer(target: string, replaces?: string): Promise<SipResponseInfo> {
     const uri = UserAgent.makeURI(target);
     if (!uri) return Promise.reject(new Error('invalid transfer target'));
+    if (replaces !== undefined) return this.#referReplacing(target, replaces);
     return new Promise((resolve, reject) => {
       this.session.refer(uri, {
         requestDelegate: { onAccept: (r) => resolve(responseInfo(r)), onReject: (r) => resolve(responseInfo(r)) },
       }).catch(reject);
     });
   }
+}
+
+/**
+ * An attended transfer's REFER (RFC 3515 + RFC 3891 section 5): Refer-To names the target with a
+ * Replaces header in the URI (escaped, RFC 3261 section 19.1.1), so the transferee's INVITE replaces
+ * our other dialog. sip.js only builds that from the other Session's Contact; Janus uses the URI the
+ * app gives, and so do we, through the dialog's REFER directly.
+ */
+function referReplacingHeaders(from: string, target: string, replaces: string): string[] {
+  return [`Referred-By: <${from}>`, `Refer-To: <${target}?Replaces=${encodeURIComponent(replaces)}>`];
+}
+
+/** Headers a target URI carries (RFC 3261 section 19.1.5) that we put in the INVITE: Replaces only. */
+function uriHeaders(uri: URI): string[] {
+  const out: string[] = [];
+  const value = uri.getHeader('replaces') ?? uri.getHeader('Replaces');
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(v);
+    } catch {
+      throw new Error('invalid Replaces in the target URI');
+    }
+    if (/[\r\n\0]/.test(decoded) || decoded.length > 512) throw new Error('invalid Replaces in the target URI');
+    out.push(`Replaces: ${decoded}`);
+  }
+  uri.clearHeaders();
+  return out;
 }
 
 class EmbeddedAccount implements SipAccount {
@@ -335,10 +386,12 @@ class EmbeddedAccount implements SipAccount {
     this.events.incomingCall(call, invitation.body, requestInfo(invitation.request));
   }
 
-  async call(uri: string, sdp: string, headers: string[], events: CallEvents): Promise<SipCall> {
+  async call(uri: string, sdp: string, headers: string[], events: CallEvents, options: CallOptions = {}): Promise<SipCall> {
     const target = UserAgent.makeURI(uri);
     if (!target) throw new Error('invalid SIP URI');
-    const inviter = new Inviter(this.ua, target, { extraHeaders: headers });
+    const inviter = new Inviter(this.ua, target, { extraHeaders: [...headers, ...uriHeaders(target)] });
+    // A call made for a REFER we got: its progress goes to the referrer as NOTIFY sipfrag (RFC 3515 section 2.4.4).
+    if (options.referrer instanceof EmbeddedCall) inviter._referred = options.referrer.session;
     const call = new EmbeddedCall(inviter, false, inviter.request.callId);
     call.localSdp = sdp;
     call.markOffering();

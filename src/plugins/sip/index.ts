@@ -19,6 +19,9 @@ import { CallRecording, isUnsafePath, type SipRecordingPolicy } from './recordin
 
 export { SIP_ERROR } from './requests.ts';
 
+/** How long a received REFER can be followed by a `call` with its refer_id. */
+const REFERRAL_TTL_MS = 5 * 60_000;
+
 interface SipSettings {
   localIp: string;
   localMediaIp: string;
@@ -95,6 +98,9 @@ export class SipPlugin implements Plugin {
   readonly #sessions = new Set<SipSession>();
   readonly #masters = new Map<number, SipSession>();
   #nextMasterId = Math.floor(Math.random() * 1e6) + 1;
+  /** REFERs received (Janus' refer_id), for the `call` that follows one. */
+  readonly #referrals = new Map<number, { sip: SipCall | undefined; referredBy: string | undefined; expires: number }>();
+  #nextReferId = Math.floor(Math.random() * 1e6) + 1;
   #recordingPolicy: SipRecordingPolicy = { baseDir: process.cwd(), protectedFolders: [] };
 
   init(gateway: GatewayFacade, config: Record<string, unknown>, global: PortunusConfig): void {
@@ -341,16 +347,38 @@ export class SipPlugin implements Plugin {
       },
       info: (info) => this.#event(s, { event: 'info', sender: info.from, ...(info.displayName ? { displayname: info.displayName } : {}), type: info.contentType ?? '', content: info.body, call_id: call.callId }),
       message: (info) => this.#event(s, { event: 'message', sender: info.from, ...(info.displayName ? { displayname: info.displayName } : {}), content: info.body, content_type: info.contentType ?? 'text/plain', call_id: call.callId }),
-      refer: (referTo, referredBy) => this.#event(s, { event: 'transfer', refer_to: referTo, ...(referredBy ? { referred_by: referredBy } : {}), call_id: call.callId }),
+      refer: (referTo, referredBy, replaces) => {
+        // Janus' refer_id: a later `call` with it follows this REFER (Referred-By, NOTIFY sipfrag here).
+        const referId = this.#nextReferId++;
+        this.#referrals.set(referId, { sip: call.sip, referredBy, expires: Date.now() + REFERRAL_TTL_MS });
+        this.#sweepReferrals();
+        this.#event(s, {
+          event: 'transfer', refer_id: referId, refer_to: referTo, ...(referredBy ? { referred_by: referredBy } : {}), ...(replaces ? { replaces } : {}), call_id: call.callId,
+        });
+      },
     };
   }
 
+  #sweepReferrals(): void {
+    const now = Date.now();
+    for (const [id, r] of this.#referrals) if (r.expires < now) this.#referrals.delete(id);
+  }
+
   async #call(s: SipSession, body: Record<string, unknown>, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void): Promise<void> {
-    check(body, [['uri', 'string', true], ['headers', 'object'], ['srtp', 'string'], ['autoaccept_reinvites', 'boolean']]);
+    check(body, [['uri', 'string', true], ['headers', 'object'], ['srtp', 'string'], ['autoaccept_reinvites', 'boolean'], ['refer_id', 'integer']]);
     if (!s.account || !s.registered) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (register first)');
     if (s.call) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (already in a call?)');
     const uri = sipUri(body.uri as string, 'uri');
     const headers = customHeaders(body.headers);
+    let referrer: SipCall | undefined;
+    if (body.refer_id !== undefined) {
+      this.#sweepReferrals();
+      const referral = this.#referrals.get(body.refer_id as number);
+      if (!referral) throw new SipRequestError(SIP_ERROR.INVALID_ELEMENT, 'Invalid refer_id (no such transfer)');
+      this.#referrals.delete(body.refer_id as number);
+      referrer = referral.sip;
+      if (referral.referredBy && !/[\r\n\0]/.test(referral.referredBy)) headers.push(`Referred-By: ${referral.referredBy}`);
+    }
     if (body.srtp === 'sdes_mandatory') throw new SipRequestError(SIP_ERROR.TOO_STRICT, 'Too strict (SDES-SRTP is not supported yet)');
     if (!jsep || jsep.type !== 'offer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP');
     const bridge = await this.#openBridge(jsep.sdp);
@@ -365,7 +393,7 @@ export class SipPlugin implements Plugin {
     s.call = call;
     this.#wireBridge(s, bridge);
     try {
-      call.sip = await s.account.call(uri, sipOffer, headers, this.#callEvents(s, call));
+      call.sip = await s.account.call(uri, sipOffer, headers, this.#callEvents(s, call), referrer ? { referrer } : {});
     } catch (err) {
       s.call = undefined;
       bridge.close();
@@ -386,7 +414,6 @@ export class SipPlugin implements Plugin {
     if (ms <= 0 || s.call !== call) return;
     call.noAnswerTimer = setTimeout(() => {
       if (s.call !== call || (call.status !== 'calling' && call.status !== 'ringing')) return;
-      call.endAs = { code: 408, reason: 'Request Timeout' };
       void this.#endCall(s, call, 408, 'Request Timeout', true);
     }, ms);
     call.noAnswerTimer.unref();
@@ -504,6 +531,8 @@ export class SipPlugin implements Plugin {
   async #endCall(s: SipSession, call: ActiveCall, code: number, reason: string, local: boolean, headers: string[] = []): Promise<void> {
     if (call.status === 'closing' && s.call !== call) return;
     call.status = 'closing';
+    // A call we end for a reason (488 unusable answer, 408 no answer) reports that reason, not the BYE's.
+    if (code !== 200) call.endAs ??= { code, reason };
     try {
       await call.sip?.hangup(headers);
     } catch (err) {
@@ -594,11 +623,26 @@ export class SipPlugin implements Plugin {
   async #transfer(s: SipSession, body: Record<string, unknown>, reply: (r: Record<string, unknown>) => void): Promise<void> {
     check(body, [['uri', 'string', true], ['replace', 'string']]);
     const call = this.#incall(s);
-    if (body.replace !== undefined) throw new SipRequestError(SIP_ERROR.INVALID_ELEMENT, 'Attended transfer (replace) is not supported yet');
     const target = sipUri(body.uri as string, 'uri');
+    let replaces: string | undefined;
+    if (body.replace !== undefined) {
+      // Attended transfer, as Janus: `replace` is the Call-ID of another call of this account (the
+      // master's or a helper's); the far side's INVITE to the target replaces that dialog (RFC 3891).
+      const other = this.#accountCall(s, body.replace as string);
+      const ids = other?.sip?.dialogIds?.();
+      if (!other || !ids) throw new SipRequestError(SIP_ERROR.NO_SUCH_CALLID, `No such call-ID ${(body.replace as string).slice(0, 128)}`);
+      replaces = `${ids.callId};to-tag=${ids.remoteTag};from-tag=${ids.localTag}`;
+    }
     reply({ event: 'transferring', call_id: call.callId });
-    const r = await call.sip.refer(target);
+    const r = await call.sip.refer(target, replaces);
     this.#event(s, { event: 'referred', code: r.code, reason: r.reason, call_id: call.callId });
+  }
+
+  /** A call in progress on the same account as `s` (its master and the master's helpers), by Call-ID. */
+  #accountCall(s: SipSession, callId: string): ActiveCall | undefined {
+    const master = s.master ?? s;
+    for (const x of [master, ...master.helpers]) if (x.call && x.call.callId === callId && x.call.status === 'incall') return x.call;
+    return undefined;
   }
 
   async #subscribe(s: SipSession, body: Record<string, unknown>, reply: (r: Record<string, unknown>) => void): Promise<void> {
