@@ -16,6 +16,8 @@ import {
 } from '../../interop/sip/sdp-translate.ts';
 import { check, customHeaders, plain, SIP_ERROR, SipRequestError, sipUri } from './requests.ts';
 import { CallRecording, isUnsafePath, type SipRecordingPolicy } from './recording.ts';
+import { answerWithSdes, applySdesAnswer, offerWithSdes, reofferWithSdes, sdesForOffer, srtpRequest, type CallSdes } from './srtp.ts';
+import type { CryptoAttr } from '../../interop/sip/sdes.ts';
 
 export { SIP_ERROR } from './requests.ts';
 
@@ -53,6 +55,9 @@ interface ActiveCall {
   /** How the hangup event must read when we end the call for a reason of our own (no answer). */
   endAs?: { code: number; reason: string };
   noAnswerTimer?: NodeJS.Timeout;
+  /** SDES-SRTP: our keys (and, for an incoming offer, the far side's, used at accept). */
+  sdes?: CallSdes;
+  sdesRemote?: Map<number, CryptoAttr>;
 }
 
 interface SipSession {
@@ -311,6 +316,11 @@ export class SipPlugin implements Plugin {
         try {
           const ans = webrtcAnswerFromSip(call.webrtcOffer, sdp);
           call.bridge.setRemote(ans.lines, ans.toSip, ans.toWebrtc);
+          if (call.sdes && !applySdesAnswer(call.sdes, sdp, call.bridge)) {
+            this.#gw.log.warn('sip: SDES-SRTP required but the answer has no usable a=crypto');
+            void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
+            return;
+          }
           call.audioCodec = mainAudio(ans.lines);
           call.status = 'incall';
           this.#event(s, { event: 'accepted', username: call.peer, call_id: call.callId }, { jsep: { type: 'answer', sdp: ans.sdp } });
@@ -365,7 +375,8 @@ export class SipPlugin implements Plugin {
   }
 
   async #call(s: SipSession, body: Record<string, unknown>, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void): Promise<void> {
-    check(body, [['uri', 'string', true], ['headers', 'object'], ['srtp', 'string'], ['autoaccept_reinvites', 'boolean'], ['refer_id', 'integer']]);
+    check(body, [['uri', 'string', true], ['headers', 'object'], ['srtp', 'string'], ['srtp_profile', 'string'], ['autoaccept_reinvites', 'boolean'], ['refer_id', 'integer']]);
+    const srtp = srtpRequest(body);
     if (!s.account || !s.registered) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (register first)');
     if (s.call) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (already in a call?)');
     const uri = sipUri(body.uri as string, 'uri');
@@ -379,7 +390,6 @@ export class SipPlugin implements Plugin {
       referrer = referral.sip;
       if (referral.referredBy && !/[\r\n\0]/.test(referral.referredBy)) headers.push(`Referred-By: ${referral.referredBy}`);
     }
-    if (body.srtp === 'sdes_mandatory') throw new SipRequestError(SIP_ERROR.TOO_STRICT, 'Too strict (SDES-SRTP is not supported yet)');
     if (!jsep || jsep.type !== 'offer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP');
     const bridge = await this.#openBridge(jsep.sdp);
     let sipOffer: string;
@@ -389,7 +399,11 @@ export class SipPlugin implements Plugin {
       bridge.close();
       throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${err instanceof SdpError ? err.message : String(err)}`);
     }
-    const call: ActiveCall = { sip: undefined, callId: '', status: 'calling', bridge, webrtcOffer: jsep.sdp, peer: uri, onHold: false, recording: new CallRecording() };
+    let sdes: CallSdes | undefined;
+    if (srtp.mode) ({ sdp: sipOffer, sdes } = offerWithSdes(sipOffer, srtp.mode, srtp.suite));
+    const call: ActiveCall = {
+      sip: undefined, callId: '', status: 'calling', bridge, webrtcOffer: jsep.sdp, peer: uri, onHold: false, recording: new CallRecording(), ...(sdes ? { sdes } : {}),
+    };
     s.call = call;
     this.#wireBridge(s, bridge);
     try {
@@ -433,7 +447,10 @@ export class SipPlugin implements Plugin {
     if (!sdp) return this.#incomingOfferless(s, sip, info);
     let bridge: RtpBridge;
     let offer: { sdp: string };
+    let sdes: ReturnType<typeof sdesForOffer>;
     try {
+      sdes = sdesForOffer(sdp, false);
+      if (sdes.refuse) throw new Error('the offer requires SRTP with no crypto suite we support');
       offer = webrtcOfferFromSip(sdp);
       bridge = await this.#openBridge(sdp);
     } catch (err) {
@@ -441,7 +458,10 @@ export class SipPlugin implements Plugin {
       await sip.decline(488).catch(() => undefined);
       return;
     }
-    const call: ActiveCall = { sip, callId: info.callId, status: 'incoming', bridge, sipOffer: sdp, peer: info.from, onHold: false, recording: new CallRecording() };
+    const call: ActiveCall = {
+      sip, callId: info.callId, status: 'incoming', bridge, sipOffer: sdp, peer: info.from, onHold: false, recording: new CallRecording(),
+      ...(sdes.sdes ? { sdes: sdes.sdes, sdesRemote: sdes.remote } : {}),
+    };
     s.call = call;
     this.#wireBridge(s, bridge);
     sip.setEvents(this.#callEvents(s, call));
@@ -486,15 +506,18 @@ export class SipPlugin implements Plugin {
   }
 
   async #accept(s: SipSession, body: Record<string, unknown>, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void): Promise<void> {
-    check(body, [['headers', 'object'], ['srtp', 'string'], ['autoaccept_reinvites', 'boolean']]);
+    check(body, [['headers', 'object'], ['srtp', 'string'], ['srtp_profile', 'string'], ['autoaccept_reinvites', 'boolean']]);
+    const srtp = srtpRequest(body);
     const call = s.call;
     if (!call || call.status !== 'incoming' || !call.sip) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (no call to accept)');
     const headers = customHeaders(body.headers);
+    if (srtp.mode === 'sdes_mandatory' && call.sipOffer && !call.sdes) throw new SipRequestError(SIP_ERROR.TOO_STRICT, 'Too strict (SDES-SRTP mandatory but the offer has none)');
     if (!call.sipOffer) return this.#acceptWithOffer(s, call as ActiveCall & { sip: SipCall }, jsep, headers, reply);
     if (!jsep || jsep.type !== 'answer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP');
     let answer: string;
     try {
       answer = sipAnswerFromWebrtc(jsep.sdp, call.sipOffer, this.#settings.sdpIp, call.bridge, sessionIdOf());
+      if (call.sdes && call.sdesRemote) answer = answerWithSdes(answer, call.sdes, call.sdesRemote, call.bridge);
     } catch (err) {
       throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${(err as Error).message}`);
     }
@@ -577,7 +600,8 @@ export class SipPlugin implements Plugin {
     const call = this.#incall(s);
     if (!jsep || jsep.type !== 'offer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP');
     reply({ event: 'updatingcall', call_id: call.callId });
-    const offer = sipOfferFromWebrtc(jsep.sdp, this.#settings.sdpIp, call.bridge, sessionIdOf());
+    let offer = sipOfferFromWebrtc(jsep.sdp, this.#settings.sdpIp, call.bridge, sessionIdOf());
+    if (call.sdes) offer = reofferWithSdes(offer, call.sdes);
     const answer = await call.sip.reinvite(offer);
     if (!answer) throw new SipRequestError(SIP_ERROR.LIBSOFIA_ERROR, 'The re-INVITE was refused');
     const ans = webrtcAnswerFromSip(jsep.sdp, answer);
