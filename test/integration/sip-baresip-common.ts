@@ -53,6 +53,8 @@ export interface BaresipOptions {
   accountParams?: string;
   modules?: string[];
   rtpPorts: string;
+  /** Commands run at start-up (baresip -e), e.g. `/dial sip:...`. */
+  execute?: string[];
 }
 
 export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
@@ -67,7 +69,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
     'module_app account.so', 'module_app menu.so', `rtp_ports ${opts.rtpPorts}`, 'net_interface 127.0.0.1', '',
   ].join('\n'));
   writeFileSync(join(dir, 'accounts'), `<sip:baresip@127.0.0.1:${port}>;regint=0;answermode=auto;audio_codecs=PCMU${opts.accountParams ?? ''}\n`);
-  const proc = spawn('/usr/bin/baresip', ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('/usr/bin/baresip', ['-f', dir, ...(opts.execute ?? []).flatMap((c) => ['-e', c])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
   proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
