@@ -7,6 +7,10 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
 import { startServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
@@ -253,5 +257,66 @@ test('incoming REFER with Replaces: transfer event with refer_id and replaces; t
   } finally {
     transferor.stop();
     target.stop();
+  }
+});
+
+test('TLS: with sips_certs_dir set, an account registers and calls through kamailio over TLS (certificate verified against cafile.pem)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portunus-sip-tls-'));
+  // One self-signed certificate for 127.0.0.1 serves kamailio; our agent.pem is a second one.
+  const selfSigned = (name: string) => execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`),
+  ], { stdio: 'ignore' });
+  selfSigned('kamailio');
+  selfSigned('agent');
+  const certs = join(dir, 'certs');
+  mkdirSync(certs);
+  writeFileSync(join(certs, 'agent.pem'), Buffer.concat([readFileSync(join(dir, 'agent.key')), readFileSync(join(dir, 'agent.crt'))]));
+  writeFileSync(join(certs, 'cafile.pem'), readFileSync(join(dir, 'kamailio.crt')));
+  const tlsServer = await startServer(transportConfig((c) => {
+    c.pluginConfigs['janus.plugin.sip'] = { general: { local_ip: '127.0.0.1', rtp_port_range: '41000-41999', sips_certs_dir: certs } };
+  }), { logger: silentLogger(), plugins: [sipPlugin()] });
+  const far = await freeUdpPort();
+  const k = await startKamailio({ tls1: 'secret' }, far, { certFile: join(dir, 'kamailio.crt'), keyFile: join(dir, 'kamailio.key') });
+  try {
+    const sipp = await startSipp('uas-echo-rr.xml', { rtpEcho: true, extra: ['-p', String(far)] });
+    const h = await makeHandle(`ws://127.0.0.1:${tlsServer.ports.ws}`);
+    try {
+      await h.send({ request: 'register', username: 'sip:tls1@127.0.0.1', secret: 'secret', proxy: `sips:127.0.0.1:${k.tlsPort}` });
+      const reg = h.resultOf(await h.sipEvent((r) => r.event === 'registered' || r.event === 'registration_failed', 15000));
+      assert.equal(reg.event, 'registered', JSON.stringify(reg));
+      const pc = peer();
+      const got: RtpPacket[] = [];
+      pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => got.push(p)));
+      const offer = await offerWith(pc, ['audio'], false);
+      await h.send({ request: 'call', uri: 'sip:echo@127.0.0.1' }, { type: 'offer', sdp: offer.sdp });
+      const accepted = await h.sipEvent((r) => r.event === 'accepted', 15000);
+      await pc.setRemoteDescription(accepted.jsep);
+      await waitConnected(pc);
+      for (let i = 0; i < 30; i++) {
+        offer.tracks[0].writeRtp(rtpPacket(0, 300 + i, 160 * i, 999, 'tls!'));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await until(() => got.some((p) => p.payload.subarray(0, 4).toString() === 'tls!'));
+      await h.send({ request: 'hangup' });
+      await h.sipEvent((r) => r.event === 'hangup');
+      assert.equal(await sipp.exited, 0, sipp.errors());
+      // Our hop was TLS: our Via (below kamailio's) and Contact say so.
+      const log = sipp.messages();
+      assert.match(log, /^Via: SIP\/2\.0\/TLS 127\.0\.0\.1:\d+;/m);
+      assert.match(log, /^Contact: <sip:tls1@127\.0\.0\.1:\d+;transport=tls/m);
+    } finally {
+      sipp.stop();
+      h.client.close();
+    }
+    // Without sips_certs_dir, asking for TLS is refused (444).
+    const plain = await makeHandle(wsUrl);
+    const tx = await plain.send({ request: 'register', username: 'sip:tls1@127.0.0.1', secret: 'secret', proxy: `sips:127.0.0.1:${k.tlsPort}` });
+    assert.equal(((await plain.errorFor(tx)).plugindata as { data: { error_code: number } }).data.error_code, 444);
+    plain.client.close();
+  } finally {
+    await tlsServer.close();
+    await k.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

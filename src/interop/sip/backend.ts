@@ -22,6 +22,11 @@ export interface AccountConfig {
   /** Extra headers ("Name: value", already checked) for REGISTER. */
   headers: string[];
   transport: 'udp' | 'tcp';
+  /**
+   * TLS (sips, `transport=tls`; RFC 3261 section 26.2) with these certificates: when set the
+   * account speaks TLS over TCP instead of `transport`. Optional: backends without TLS refuse it.
+   */
+  tls?: { key: Buffer; cert: Buffer; ca?: Buffer };
   localIp: string;
   advertisedIp?: string;
   t1x64?: number;

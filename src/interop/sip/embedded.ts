@@ -285,6 +285,7 @@ class EmbeddedAccount implements SipAccount {
   readonly #subscribers = new Map<string, Subscriber>();
   readonly #user: string;
   readonly #token: string;
+  readonly #protocol: 'udp' | 'tcp' | 'tls';
 
   private constructor(readonly config: AccountConfig, readonly events: AccountEvents, readonly log: Log, uri: URI) {
     this.#user = uri.user ?? 'portunus';
@@ -292,8 +293,10 @@ class EmbeddedAccount implements SipAccount {
     this.#token = token;
     const outbound = config.outboundProxy ?? config.proxy;
     const target = outbound ? uriTarget(outbound) : undefined;
+    const protocol = config.tls ? 'tls' : config.transport;
+    this.#protocol = protocol;
     const transportOptions: SipTransportOptions = {
-      protocol: config.transport, localIp: config.localIp, advertisedIp: config.advertisedIp, viaToken: token,
+      protocol, ...(config.tls ? { tls: config.tls } : {}), localIp: config.localIp, advertisedIp: config.advertisedIp, viaToken: token,
       ...(target ? { outboundProxy: target } : {}), ...(config.t1x64 ? { t1x64: config.t1x64 } : {}), log,
       // Raw SIP on stderr for debugging (PORTUNUS_SIP_TRACE=1).
       ...(process.env.PORTUNUS_SIP_TRACE ? { onSipIn: (t: string) => process.stderr.write(`<<< sip in\n${t}\n`), onSipOut: (t: string) => process.stderr.write(`>>> sip out\n${t}\n`) } : {}),
@@ -308,7 +311,7 @@ class EmbeddedAccount implements SipAccount {
       userAgentString: config.userAgent ?? 'Portunus SIP',
       viaHost: token,
       contactName: this.#user,
-      contactParams: { transport: config.transport },
+      contactParams: { transport: protocol },
       forceRport: true,
       hackIpInContact: false,
       logBuiltinEnabled: false,
@@ -347,7 +350,7 @@ class EmbeddedAccount implements SipAccount {
   }
 
   get contact(): string {
-    return `sip:${this.#user}@${this.transport.hostPort};transport=${this.config.transport}`;
+    return `sip:${this.#user}@${this.transport.hostPort};transport=${this.#protocol}`;
   }
 
   async register(): Promise<void> {

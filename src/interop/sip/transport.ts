@@ -17,12 +17,20 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import tls from 'node:tls';
 import { lookup } from 'node:dns/promises';
 import { randomBytes } from 'node:crypto';
 import { EmitterImpl, TransportState, type Transport, type Emitter } from 'sip.js';
 import { headEnd, isLooseRoute, MAX_SIP_MESSAGE, scanSipMessage, topVia, uriTarget, type HostPort, type SipHead } from './message-scan.ts';
 
-export type SipProtocol = 'udp' | 'tcp';
+export type SipProtocol = 'udp' | 'tcp' | 'tls';
+
+/** TLS material (section 26.2: sips and TLS hop by hop); `ca` set: peers are verified against it. */
+export interface SipTlsOptions {
+  key: Buffer;
+  cert: Buffer;
+  ca?: Buffer;
+}
 
 export interface SipTransportOptions {
   protocol: SipProtocol;
@@ -38,6 +46,8 @@ export interface SipTransportOptions {
   outboundProxy?: HostPort;
   /** 64*T1 in ms (Janus' sip_timer_t1x64, default 32000). */
   t1x64?: number;
+  /** Certificates for protocol 'tls'. */
+  tls?: SipTlsOptions;
   /** Raw SIP in and out, for logs and events (sip-in/sip-out). */
   onSipIn?: (text: string) => void;
   onSipOut?: (text: string) => void;
@@ -142,7 +152,11 @@ export class SipSocketTransport implements Transport {
       this.#udp = sock;
       this.#port = sock.address().port;
     } else {
-      const server = net.createServer((c) => this.#adopt(c));
+      const t = this.#opts.tls;
+      if (this.#opts.protocol === 'tls' && !t) throw new Error('TLS transport without certificates');
+      const server = this.#opts.protocol === 'tls' && t
+        ? tls.createServer({ key: t.key, cert: t.cert, ...(t.ca ? { ca: t.ca } : {}) }, (c) => this.#adopt(c))
+        : net.createServer((c) => this.#adopt(c));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(this.#opts.localPort ?? 0, localIp, () => {
@@ -245,7 +259,15 @@ export class SipSocketTransport implements Transport {
     const key = `${dest.host}:${dest.port}`;
     let c = this.#conns.get(key);
     if (c && !c.destroyed) return c;
-    c = net.connect({ host: dest.host, port: dest.port, localAddress: this.#opts.localIp });
+    const t = this.#opts.tls;
+    c = this.#opts.protocol === 'tls' && t
+      ? tls.connect({
+        socket: net.connect({ host: dest.host, port: dest.port, localAddress: this.#opts.localIp }), host: dest.host, key: t.key, cert: t.cert,
+        // With a CA configured the peer must prove its name (RFC 5922); without one, as Janus, anyone.
+        ...(t.ca ? { ca: t.ca, rejectUnauthorized: true } : { rejectUnauthorized: false }),
+        ...(net.isIP(dest.host) ? {} : { servername: dest.host }),
+      })
+      : net.connect({ host: dest.host, port: dest.port, localAddress: this.#opts.localIp });
     this.#adopt(c, key);
     return c;
   }
@@ -359,7 +381,7 @@ export class SipSocketTransport implements Transport {
     }
     if (!target) throw new Error('no destination for SIP request');
     const host = net.isIP(target.host) ? target.host : (await lookup(target.host)).address;
-    return { host, port: target.port ?? 5060 };
+    return { host, port: target.port ?? (this.#opts.protocol === 'tls' ? 5061 : 5060) };
   }
 
   #responseDestination(head: SipHead): Dest | undefined {

@@ -5,6 +5,8 @@
  * without transcoding (src/interop/sip). All requests are asynchronous, as in Janus; events are
  * {sip:"event", result:{event:...}, call_id} and errors {sip:"event", error_code 440-454/499, error}.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { GatewayFacade, Jsep, MediaPacket, Plugin, PluginHandle, PluginResult } from '../../core/plugin.ts';
 import type { PortunusConfig } from '../../config/types.ts';
 import { parsePortRangeString, type PortRange } from '../../media/udp-ports.ts';
@@ -35,6 +37,8 @@ interface SipSettings {
   transport: 'udp' | 'tcp';
   /** Outgoing calls not answered after this many ms are CANCELled (0: never, as Janus). */
   noAnswerMs: number;
+  /** TLS certificates from sips_certs_dir (agent.pem: key and certificate; cafile.pem: CA to verify peers). */
+  tls: { key: Buffer; cert: Buffer; ca?: Buffer } | undefined;
 }
 
 type CallStatus = 'calling' | 'ringing' | 'incoming' | 'accepting' | 'incall' | 'closing';
@@ -84,6 +88,21 @@ function sessionIdOf(): string {
   return String(Math.floor(Math.random() * 1e9));
 }
 
+/**
+ * sips_certs_dir as Sofia reads it: agent.pem holds the private key and the certificate chain,
+ * cafile.pem (optional) the CAs peers are verified against. Unreadable: no TLS, with a warning.
+ */
+function loadSipsCerts(dir: string, log: { warn(msg: string): void }): { key: Buffer; cert: Buffer; ca?: Buffer } | undefined {
+  try {
+    const agent = readFileSync(join(dir, 'agent.pem'));
+    const ca = existsSync(join(dir, 'cafile.pem')) ? readFileSync(join(dir, 'cafile.pem')) : undefined;
+    return { key: agent, cert: agent, ...(ca ? { ca } : {}) };
+  } catch (err) {
+    log.warn(`sip: no TLS, cannot read ${dir}/agent.pem: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
 /** The first audio line's main codec, named as recordings name it (opus, pcmu, pcma, g722). */
 function mainAudio(lines: Array<{ kind: string; codecs: Array<{ name: string; clockRate: number }> }>): { name: string; clockRate: number } | undefined {
   const c = lines.find((l) => l.kind === 'audio')?.codecs.find((x) => x.name.toLowerCase() !== 'telephone-event');
@@ -123,6 +142,7 @@ export class SipPlugin implements Plugin {
       t1x64: Number(g.sip_timer_t1x64) > 0 ? Number(g.sip_timer_t1x64) : 32000,
       transport: g.force_tcp === true || g.force_tcp === 'true' ? 'tcp' : 'udp',
       noAnswerMs: Number(g.no_answer_timeout) > 0 ? Math.round(Number(g.no_answer_timeout) * 1000) : 0,
+      tls: typeof g.sips_certs_dir === 'string' && g.sips_certs_dir !== '' ? loadSipsCerts(g.sips_certs_dir, gateway.log) : undefined,
     };
     const log = { debug: (m: string) => gateway.log.debug(m), warn: (m: string) => gateway.log.warn(m) };
     this.#backend = new EmbeddedSipBackend(log);
@@ -210,6 +230,9 @@ export class SipPlugin implements Plugin {
     const proxy = body.proxy !== undefined ? sipUri(body.proxy as string, 'proxy') : undefined;
     const outbound = body.outbound_proxy !== undefined ? sipUri(body.outbound_proxy as string, 'outbound_proxy') : undefined;
     const headers = customHeaders(body.headers);
+    // TLS (Janus: sips, a sips: proxy or transport=tls) needs sips_certs_dir.
+    const wantsTls = body.sips === true || [proxy, outbound].some((u) => u !== undefined && (/^sips:/i.test(u) || /;transport=tls/i.test(u)));
+    if (wantsTls && !this.#settings.tls) throw new SipRequestError(SIP_ERROR.INVALID_ELEMENT, 'Invalid element (TLS requested but sips_certs_dir is not configured)');
     const ttl = typeof body.register_ttl === 'number' && body.register_ttl > 0 ? body.register_ttl : this.#settings.registerTtl;
     const cfg: AccountConfig = {
       identity: username,
@@ -221,7 +244,7 @@ export class SipPlugin implements Plugin {
       userAgent: body.user_agent !== undefined ? plain(body.user_agent as string, 'user_agent') : this.#settings.userAgent,
       registerTtl: ttl, headers,
       transport: body.force_tcp === true ? 'tcp' : body.force_udp === true ? 'udp' : this.#settings.transport,
-      localIp: this.#settings.localIp, t1x64: this.#settings.t1x64,
+      localIp: this.#settings.localIp, t1x64: this.#settings.t1x64, ...(wantsTls && this.#settings.tls ? { tls: this.#settings.tls } : {}),
     };
     await this.#dropAccount(s);
     s.masterId = this.#nextMasterId++;
