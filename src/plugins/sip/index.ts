@@ -321,6 +321,26 @@ export class SipPlugin implements Plugin {
     };
   }
 
+  /**
+   * The far side's SIP answer to our offer (in the 200 OK of our INVITE, or in the ACK of a late-offer
+   * call): the browser gets `accepted` with the JSEP answer; an unusable answer ends the call (488).
+   */
+  #farAnswer(s: SipSession, call: ActiveCall, sdp: string | undefined): void {
+    if (s.call !== call || call.status === 'closing') return;
+    try {
+      if (!sdp || !call.webrtcOffer) throw new Error('no SDP answer');
+      const ans = webrtcAnswerFromSip(call.webrtcOffer, sdp);
+      call.bridge.setRemote(ans.lines, ans.toSip, ans.toWebrtc);
+      if (call.sdes && !applySdesAnswer(call.sdes, sdp, call.bridge)) throw new Error('SDES-SRTP required but the answer has no usable a=crypto');
+      call.audioCodec = mainAudio(ans.lines);
+      call.status = 'incall';
+      this.#event(s, { event: 'accepted', username: call.peer, call_id: call.callId }, { jsep: { type: 'answer', sdp: ans.sdp } });
+    } catch (err) {
+      this.#gw.log.warn(`sip: unusable SIP answer: ${(err as Error).message}`);
+      void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
+    }
+  }
+
   #callEvents(s: SipSession, call: ActiveCall): CallEvents {
     return {
       progress: (resp, sdp) => {
@@ -330,41 +350,8 @@ export class SipPlugin implements Plugin {
           this.#event(s, { event: 'ringing', call_id: call.callId });
         } else this.#event(s, { event: resp.code === 183 ? 'progress' : 'proceeding', code: resp.code, call_id: call.callId, ...(sdp ? {} : {}) });
       },
-      accepted: (_resp, sdp) => {
-        if (s.call !== call || call.status === 'closing') return;
-        if (!sdp || !call.webrtcOffer) {
-          void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
-          return;
-        }
-        try {
-          const ans = webrtcAnswerFromSip(call.webrtcOffer, sdp);
-          call.bridge.setRemote(ans.lines, ans.toSip, ans.toWebrtc);
-          if (call.sdes && !applySdesAnswer(call.sdes, sdp, call.bridge)) {
-            this.#gw.log.warn('sip: SDES-SRTP required but the answer has no usable a=crypto');
-            void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
-            return;
-          }
-          call.audioCodec = mainAudio(ans.lines);
-          call.status = 'incall';
-          this.#event(s, { event: 'accepted', username: call.peer, call_id: call.callId }, { jsep: { type: 'answer', sdp: ans.sdp } });
-        } catch (err) {
-          this.#gw.log.warn(`sip: unusable SIP answer: ${(err as Error).message}`);
-          void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
-        }
-      },
-      lateAnswer: (sdp) => {
-        if (s.call !== call || call.status === 'closing' || !call.webrtcOffer) return;
-        try {
-          const ans = webrtcAnswerFromSip(call.webrtcOffer, sdp);
-          call.bridge.setRemote(ans.lines, ans.toSip, ans.toWebrtc);
-          call.audioCodec = mainAudio(ans.lines);
-          call.status = 'incall';
-          this.#event(s, { event: 'accepted', username: call.peer, call_id: call.callId }, { jsep: { type: 'answer', sdp: ans.sdp } });
-        } catch (err) {
-          this.#gw.log.warn(`sip: unusable SIP answer in the ACK: ${(err as Error).message}`);
-          void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
-        }
-      },
+      accepted: (_resp, sdp) => this.#farAnswer(s, call, sdp),
+      lateAnswer: (sdp) => this.#farAnswer(s, call, sdp),
       ended: (code, reason) => this.#ended(s, call, call.endAs?.code ?? code, call.endAs?.reason ?? reason),
       reoffer: (sdp) => {
         const ours = call.sip?.localSdp ?? '';
@@ -509,7 +496,9 @@ export class SipPlugin implements Plugin {
     this.#event(s, { event: 'incomingcall', username: info.from, ...(info.displayName ? { displayname: info.displayName } : {}), callee: info.to, call_id: info.callId });
   }
 
-  async #acceptWithOffer(s: SipSession, call: ActiveCall & { sip: SipCall }, jsep: Jsep | undefined, headers: string[], reply: (r: Record<string, unknown>) => void): Promise<void> {
+  async #acceptWithOffer(
+    s: SipSession, call: ActiveCall & { sip: SipCall }, jsep: Jsep | undefined, headers: string[], srtp: ReturnType<typeof srtpRequest>, reply: (r: Record<string, unknown>) => void,
+  ): Promise<void> {
     if (!jsep || jsep.type !== 'offer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP (the call had no offer: accept with a JSEP offer)');
     const bridge = await this.#openBridge(jsep.sdp);
     let offer: string;
@@ -519,6 +508,8 @@ export class SipPlugin implements Plugin {
       bridge.close();
       throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${(err as Error).message}`);
     }
+    // Our offer in the 200 OK carries our keys when the app asks for SRTP (fixed in Janus after 1.1.2).
+    if (srtp.mode) ({ sdp: offer, sdes: call.sdes } = offerWithSdes(offer, srtp.mode, srtp.suite));
     call.bridge.close();
     call.bridge = bridge;
     call.webrtcOffer = jsep.sdp;
@@ -535,7 +526,7 @@ export class SipPlugin implements Plugin {
     if (!call || call.status !== 'incoming' || !call.sip) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (no call to accept)');
     const headers = customHeaders(body.headers);
     if (srtp.mode === 'sdes_mandatory' && call.sipOffer && !call.sdes) throw new SipRequestError(SIP_ERROR.TOO_STRICT, 'Too strict (SDES-SRTP mandatory but the offer has none)');
-    if (!call.sipOffer) return this.#acceptWithOffer(s, call as ActiveCall & { sip: SipCall }, jsep, headers, reply);
+    if (!call.sipOffer) return this.#acceptWithOffer(s, call as ActiveCall & { sip: SipCall }, jsep, headers, srtp, reply);
     if (!jsep || jsep.type !== 'answer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP');
     let answer: string;
     try {
