@@ -11,11 +11,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
 import { startServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
-import { noStun, offerWith, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
+import { answerTo, noStun, offerWith, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
 import sipPlugin from '../../src/plugins/sip/index.ts';
 import { freeUdpPort, peerTracker, startKamailio, startSipp, sipHandle as makeHandle, until, type Kamailio } from './sip-peers.ts';
 
@@ -173,6 +173,39 @@ test('late offer: an INVITE without SDP gives incomingcall without JSEP; accept 
   } finally {
     sipp.stop();
     h.client.close();
+  }
+});
+
+test('outgoing late offer (late_offer, after Janus 1.1.2): INVITE without SDP, accepted carries the far offer, late_ack puts the answer in the ACK', async () => {
+  const sipp = await startSipp('uas-late.xml', { rtpEcho: true });
+  try {
+    const h = await guest('lola');
+    await h.send({ request: 'call', uri: `sip:far@127.0.0.1:${sipp.port}`, late_offer: true });
+    await h.sipEvent((r) => r.event === 'calling');
+    await h.sipEvent((r) => r.event === 'ringing');
+    const accepted = await h.sipEvent((r) => r.event === 'accepted');
+    assert.equal(accepted.jsep?.type, 'offer');
+    assert.match(accepted.jsep.sdp, /a=rtpmap:0 PCMU\/8000/);
+    const pc = peer();
+    const got: RtpPacket[] = [];
+    pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => got.push(p)));
+    pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendrecv' });
+    const answer = await answerTo(pc, accepted.jsep);
+    await h.send({ request: 'late_ack' }, { type: 'answer', sdp: answer });
+    await h.sipEvent((r) => r.event === 'ack_sent');
+    await waitConnected(pc);
+    const track = pc.getTransceivers()[0].sender.track!;
+    for (let i = 0; i < 30; i++) {
+      track.writeRtp(rtpPacket(0, 700 + i, 160 * i, 321, 'lola'));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await until(() => got.some((p) => p.payload.subarray(0, 4).toString() === 'lola'));
+    await h.send({ request: 'hangup' });
+    await h.sipEvent((r) => r.event === 'hangup');
+    assert.equal(await sipp.exited, 0, sipp.errors());
+    h.client.close();
+  } finally {
+    sipp.stop();
   }
 });
 

@@ -70,6 +70,11 @@ export interface CallEvents {
    * and this is the far side's answer from the ACK. Optional for backends that refuse offerless INVITEs.
    */
   lateAnswer?(sdp: string): void;
+  /**
+   * Outgoing late offer (call with CallOptions.lateOffer): the far side's offer from the 2xx; answer
+   * it with SipCall.lateAck. Optional for backends without outgoing late offers.
+   */
+  lateOffer?(sdp: string): void;
   /** The far side re-offered (re-INVITE): return our SIP answer. */
   reoffer(sdp: string): string;
   info(info: IncomingRequestInfo): void;
@@ -103,6 +108,8 @@ export interface SipCall {
    * 3891) names the dialog the transferee's INVITE must replace (Refer-To: <target?Replaces=...>).
    */
   refer(target: string, replaces?: string): Promise<SipResponseInfo>;
+  /** Outgoing late offer: our answer to the far side's offer, sent in the ACK. */
+  lateAck?(sdp: string): void;
   /** Call-ID and tags of the established dialog (for an attended transfer that replaces it). */
   dialogIds?(): { callId: string; localTag: string; remoteTag: string } | undefined;
 }
@@ -110,6 +117,8 @@ export interface SipCall {
 export interface CallOptions {
   /** The call follows a REFER received on this call: report its progress there (NOTIFY sipfrag). */
   referrer?: SipCall;
+  /** Send the INVITE without SDP (late offer, RFC 3264 section 4): the far side offers in its 2xx. */
+  lateOffer?: boolean;
 }
 
 export interface SipAccount {

@@ -39,7 +39,7 @@ function requestInfo(m: IncomingRequestMessage): IncomingRequestInfo {
 class CallSdh implements SessionDescriptionHandler {
   constructor(private readonly call: EmbeddedCall) {}
   async getDescription(): Promise<BodyAndContentType> {
-    return { body: this.call.describe(), contentType: 'application/sdp' };
+    return { body: await this.call.describe(), contentType: 'application/sdp' };
   }
   hasDescription(contentType: string): boolean {
     return contentType.toLowerCase().startsWith('application/sdp');
@@ -67,6 +67,9 @@ class EmbeddedCall implements SipCall {
   /** An offerless INVITE (late offer): our 200 OK carries the offer and the ACK the answer. */
   #lateOffer = false;
 
+  /** How long an outgoing late offer waits for the app's answer (64*T1). */
+  ackTimeoutMs = 32_000;
+
   constructor(readonly session: Session, readonly incoming: boolean, readonly callId: string) {
     if (incoming) {
       const body = (session as Invitation).body;
@@ -79,8 +82,45 @@ class EmbeddedCall implements SipCall {
     this.#events = events;
   }
 
-  describe(): string {
-    return this.localSdp ?? '';
+  describe(): string | Promise<string> {
+    return this.#pendingAck?.answer ?? this.localSdp ?? '';
+  }
+
+  /**
+   * Outgoing late offer (INVITE without SDP): the far side's offer came in the 200 OK and sip.js
+   * waits, in describe(), for the answer the ACK must carry; the app gives it with lateAck() (or
+   * the call gives up after 64*T1 and sip.js sends ACK + BYE).
+   */
+  #lateOutgoing = false;
+  #pendingAck: { answer: Promise<string>; resolve(sdp: string): void; reject(err: Error): void; timer: NodeJS.Timeout } | undefined;
+
+  expectLateOffer(): void {
+    this.#lateOutgoing = true;
+  }
+
+  lateAck(sdp: string): void {
+    const p = this.#pendingAck;
+    if (!p) throw new Error('no late offer waiting for an answer');
+    this.#pendingAck = undefined;
+    clearTimeout(p.timer);
+    this.localSdp = sdp;
+    p.resolve(sdp);
+  }
+
+  #waitForAck(timeoutMs: number): void {
+    let resolve!: (sdp: string) => void;
+    let reject!: (err: Error) => void;
+    const answer = new Promise<string>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    answer.catch(() => undefined);
+    const timer = setTimeout(() => {
+      this.#pendingAck = undefined;
+      reject(new Error('no answer for the late offer in time'));
+    }, timeoutMs);
+    timer.unref();
+    this.#pendingAck = { answer, resolve, reject, timer };
   }
 
   /** Our next description is an offer (INVITE or re-INVITE): the next one we learn is the answer. */
@@ -89,6 +129,14 @@ class EmbeddedCall implements SipCall {
   }
 
   learn(sdp: string): void {
+    if (this.#lateOutgoing) {
+      // The offer in the 200 OK of our offerless INVITE (RFC 3264 section 4).
+      this.#lateOutgoing = false;
+      this.remoteSdp = sdp;
+      this.#waitForAck(this.ackTimeoutMs);
+      this.#events?.lateOffer?.(sdp);
+      return;
+    }
     if (this.#initialOffer !== undefined && sdp === this.#initialOffer) {
       this.#initialOffer = undefined;
       this.remoteSdp = sdp;
@@ -176,6 +224,13 @@ class EmbeddedCall implements SipCall {
 
   async hangup(headers: string[] = []): Promise<void> {
     const s = this.session;
+    const pending = this.#pendingAck;
+    if (pending) {
+      // A late offer still unanswered: sip.js ACKs and BYEs the 200 OK when the answer fails.
+      this.#pendingAck = undefined;
+      clearTimeout(pending.timer);
+      pending.reject(new Error('call hung up'));
+    }
     const wasEnded = this.#ended;
     this.#ended = true;
     try {
@@ -392,12 +447,14 @@ class EmbeddedAccount implements SipAccount {
   async call(uri: string, sdp: string, headers: string[], events: CallEvents, options: CallOptions = {}): Promise<SipCall> {
     const target = UserAgent.makeURI(uri);
     if (!target) throw new Error('invalid SIP URI');
-    const inviter = new Inviter(this.ua, target, { extraHeaders: [...headers, ...uriHeaders(target)] });
+    const inviter = new Inviter(this.ua, target, { extraHeaders: [...headers, ...uriHeaders(target)], ...(options.lateOffer ? { inviteWithoutSdp: true } : {}) });
     // A call made for a REFER we got: its progress goes to the referrer as NOTIFY sipfrag (RFC 3515 section 2.4.4).
     if (options.referrer instanceof EmbeddedCall) inviter._referred = options.referrer.session;
     const call = new EmbeddedCall(inviter, false, inviter.request.callId);
     call.localSdp = sdp;
-    call.markOffering();
+    call.ackTimeoutMs = this.config.t1x64 ?? 32_000;
+    if (options.lateOffer) call.expectLateOffer();
+    else call.markOffering();
     call.setEvents(events);
     this.#calls.set(inviter, call);
     call.wire();
@@ -407,7 +464,10 @@ class EmbeddedAccount implements SipAccount {
           const code = r.message.statusCode ?? 0;
           if (code > 100) events.progress(responseInfo(r), r.message.body || undefined);
         },
-        onAccept: (r) => events.accepted(responseInfo(r), call.remoteSdp ?? (r.message.body || undefined)),
+        // A late offer was handed up by lateOffer when it arrived; this fires after the ACK.
+        onAccept: (r) => {
+          if (!options.lateOffer) events.accepted(responseInfo(r), call.remoteSdp ?? (r.message.body || undefined));
+        },
         onReject: (r) => call.endWith(r.message.statusCode ?? 0, r.message.reasonPhrase ?? ''),
       },
     });

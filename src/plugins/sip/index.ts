@@ -41,7 +41,8 @@ interface SipSettings {
   tls: { key: Buffer; cert: Buffer; ca?: Buffer } | undefined;
 }
 
-type CallStatus = 'calling' | 'ringing' | 'incoming' | 'accepting' | 'incall' | 'closing';
+/** 'offered': an outgoing late-offer call got the far side's offer and waits for late_ack. */
+type CallStatus = 'calling' | 'ringing' | 'incoming' | 'accepting' | 'offered' | 'incall' | 'closing';
 
 interface ActiveCall {
   sip: SipCall | undefined;
@@ -200,6 +201,7 @@ export class SipPlugin implements Plugin {
       case 'dtmf_info': return this.#dtmfInfo(s, body, reply);
       case 'message': return this.#message(s, body, reply);
       case 'transfer': return this.#transfer(s, body, reply);
+      case 'late_ack': return this.#lateAck(s, jsep, reply);
       case 'subscribe': return this.#subscribe(s, body, reply);
       case 'unsubscribe': return this.#unsubscribe(s, body, reply);
       case 'recording': return this.#recording(s, body, reply);
@@ -385,7 +387,7 @@ export class SipPlugin implements Plugin {
   }
 
   async #call(s: SipSession, body: Record<string, unknown>, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void): Promise<void> {
-    check(body, [['uri', 'string', true], ['headers', 'object'], ['srtp', 'string'], ['srtp_profile', 'string'], ['autoaccept_reinvites', 'boolean'], ['refer_id', 'integer']]);
+    check(body, [['uri', 'string', true], ['headers', 'object'], ['srtp', 'string'], ['srtp_profile', 'string'], ['autoaccept_reinvites', 'boolean'], ['refer_id', 'integer'], ['late_offer', 'boolean']]);
     const srtp = srtpRequest(body);
     if (!s.account || !s.registered) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (register first)');
     if (s.call) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (already in a call?)');
@@ -400,6 +402,7 @@ export class SipPlugin implements Plugin {
       referrer = referral.sip;
       if (referral.referredBy && !/[\r\n\0]/.test(referral.referredBy)) headers.push(`Referred-By: ${referral.referredBy}`);
     }
+    if (body.late_offer === true) return this.#callLate(s, uri, headers, referrer, srtp.mode === 'sdes_mandatory', jsep, reply);
     if (!jsep || jsep.type !== 'offer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP');
     const bridge = await this.#openBridge(jsep.sdp);
     let sipOffer: string;
@@ -418,6 +421,31 @@ export class SipPlugin implements Plugin {
     this.#wireBridge(s, bridge);
     try {
       call.sip = await s.account.call(uri, sipOffer, headers, this.#callEvents(s, call), referrer ? { referrer } : {});
+    } catch (err) {
+      s.call = undefined;
+      bridge.close();
+      throw new SipRequestError(SIP_ERROR.LIBSOFIA_ERROR, `Error sending INVITE: ${(err as Error).message}`);
+    }
+    call.callId = call.sip.callId;
+    if (call.status === 'calling') reply({ event: 'calling', call_id: call.callId });
+    this.#armNoAnswer(s, call);
+  }
+
+  /**
+   * An offerless INVITE (`late_offer: true`, no JSEP; Janus after 1.1.2, PR 3660): the far side
+   * offers in its 2xx, the app gets `accepted` with a JSEP offer and answers with `late_ack`.
+   */
+  async #callLate(
+    s: SipSession, uri: string, headers: string[], referrer: SipCall | undefined, srtpRequired: boolean, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void,
+  ): Promise<void> {
+    if (jsep) throw new SipRequestError(SIP_ERROR.INVALID_ELEMENT, 'Invalid element (late_offer calls carry no JSEP)');
+    const account = s.account!;
+    const bridge = await RtpBridge.open({ localIp: this.#settings.localMediaIp, range: this.#settings.range }, []);
+    const call: ActiveCall = { sip: undefined, callId: '', status: 'calling', bridge, peer: uri, onHold: false, recording: new CallRecording() };
+    s.call = call;
+    const events = { ...this.#callEvents(s, call), lateOffer: (sdp: string) => void this.#farLateOffer(s, call, sdp, srtpRequired) };
+    try {
+      call.sip = await account.call(uri, '', headers, events, { lateOffer: true, ...(referrer ? { referrer } : {}) });
     } catch (err) {
       s.call = undefined;
       bridge.close();
@@ -455,19 +483,15 @@ export class SipPlugin implements Plugin {
       return;
     }
     if (!sdp) return this.#incomingOfferless(s, sip, info);
-    let bridge: RtpBridge;
-    let offer: { sdp: string };
-    let sdes: ReturnType<typeof sdesForOffer>;
+    let taken: Awaited<ReturnType<SipPlugin['takeSipOffer']>>;
     try {
-      sdes = sdesForOffer(sdp, false);
-      if (sdes.refuse) throw new Error('the offer requires SRTP with no crypto suite we support');
-      offer = webrtcOfferFromSip(sdp);
-      bridge = await this.#openBridge(sdp);
+      taken = await this.takeSipOffer(sdp, false);
     } catch (err) {
       this.#gw.log.warn(`sip: refusing incoming call: ${(err as Error).message}`);
       await sip.decline(488).catch(() => undefined);
       return;
     }
+    const { bridge, offer, sdes } = taken;
     const call: ActiveCall = {
       sip, callId: info.callId, status: 'incoming', bridge, sipOffer: sdp, peer: info.from, onHold: false, recording: new CallRecording(),
       ...(sdes.sdes ? { sdes: sdes.sdes, sdesRemote: sdes.remote } : {}),
@@ -479,6 +503,29 @@ export class SipPlugin implements Plugin {
     this.#event(s, {
       event: 'incomingcall', username: info.from, ...(info.displayName ? { displayname: info.displayName } : {}), callee: info.to, call_id: info.callId,
     }, { jsep: { type: 'offer', sdp: offer.sdp } });
+  }
+
+  /** A SIP offer (incoming INVITE, or the 2xx of our offerless INVITE): its SDES, the browser's offer, the bridge. */
+  private async takeSipOffer(sdp: string, srtpRequired: boolean): Promise<{ bridge: RtpBridge; offer: { sdp: string }; sdes: ReturnType<typeof sdesForOffer> }> {
+    const sdes = sdesForOffer(sdp, srtpRequired);
+    if (sdes.refuse) throw new Error('the offer has no SDES-SRTP we can use and SRTP is required');
+    const offer = webrtcOfferFromSip(sdp);
+    return { bridge: await this.#openBridge(sdp), offer, sdes };
+  }
+
+  /** Our SIP answer to the call's SIP offer from the browser's JSEP answer; the bridge aimed at the far side. */
+  #answerSipOffer(call: ActiveCall & { sipOffer: string }, jsep: Jsep | undefined): string {
+    if (!jsep || jsep.type !== 'answer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP');
+    let answer: string;
+    try {
+      answer = sipAnswerFromWebrtc(jsep.sdp, call.sipOffer, this.#settings.sdpIp, call.bridge, sessionIdOf());
+      if (call.sdes && call.sdesRemote) answer = answerWithSdes(answer, call.sdes, call.sdesRemote, call.bridge);
+    } catch (err) {
+      throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${(err as Error).message}`);
+    }
+    call.bridge.setRemote(sipMediaLines(call.sipOffer));
+    call.audioCodec = mainAudio(sipMediaLines(answer));
+    return answer;
   }
 
   /**
@@ -527,22 +574,51 @@ export class SipPlugin implements Plugin {
     const headers = customHeaders(body.headers);
     if (srtp.mode === 'sdes_mandatory' && call.sipOffer && !call.sdes) throw new SipRequestError(SIP_ERROR.TOO_STRICT, 'Too strict (SDES-SRTP mandatory but the offer has none)');
     if (!call.sipOffer) return this.#acceptWithOffer(s, call as ActiveCall & { sip: SipCall }, jsep, headers, srtp, reply);
-    if (!jsep || jsep.type !== 'answer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP');
-    let answer: string;
-    try {
-      answer = sipAnswerFromWebrtc(jsep.sdp, call.sipOffer, this.#settings.sdpIp, call.bridge, sessionIdOf());
-      if (call.sdes && call.sdesRemote) answer = answerWithSdes(answer, call.sdes, call.sdesRemote, call.bridge);
-    } catch (err) {
-      throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${(err as Error).message}`);
-    }
-    call.bridge.setRemote(sipMediaLines(call.sipOffer));
-    call.audioCodec = mainAudio(sipMediaLines(answer));
+    const answer = this.#answerSipOffer(call as ActiveCall & { sipOffer: string }, jsep);
     call.status = 'accepting';
     reply({ event: 'accepting', call_id: call.callId });
     await call.sip.accept(answer, headers);
     if (s.call !== call) return;
     call.status = 'incall';
     this.#event(s, { event: 'accepted', call_id: call.callId });
+  }
+
+  /**
+   * `late_ack` (Janus after 1.1.2, PR 3660): the browser's answer to the far side's offer that came
+   * in the 2xx of our offerless INVITE; it goes out in the ACK.
+   */
+  async #lateAck(s: SipSession, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void): Promise<void> {
+    const call = s.call;
+    if (!call || call.status !== 'offered' || !call.sip?.lateAck || !call.sipOffer) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (no late offer to answer)');
+    const answer = this.#answerSipOffer(call as ActiveCall & { sipOffer: string }, jsep);
+    call.sip.lateAck(answer);
+    call.status = 'incall';
+    reply({ event: 'ack_sent', call_id: call.callId });
+  }
+
+  /** The far side's offer in the 2xx of our offerless INVITE: `accepted` with a JSEP offer. */
+  async #farLateOffer(s: SipSession, call: ActiveCall, sdp: string, srtpRequired: boolean): Promise<void> {
+    if (s.call !== call || call.status === 'closing') return;
+    try {
+      const { bridge, offer, sdes } = await this.takeSipOffer(sdp, srtpRequired);
+      if (s.call !== call) {
+        bridge.close();
+        return;
+      }
+      call.bridge.close();
+      call.bridge = bridge;
+      this.#wireBridge(s, bridge);
+      call.sipOffer = sdp;
+      if (sdes.sdes) {
+        call.sdes = sdes.sdes;
+        call.sdesRemote = sdes.remote;
+      }
+      call.status = 'offered';
+      this.#event(s, { event: 'accepted', username: call.peer, call_id: call.callId }, { jsep: { type: 'offer', sdp: offer.sdp } });
+    } catch (err) {
+      this.#gw.log.warn(`sip: unusable offer in the 2xx: ${(err as Error).message}`);
+      void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
+    }
   }
 
   async #decline(s: SipSession, body: Record<string, unknown>, reply: (r: Record<string, unknown>) => void): Promise<void> {
