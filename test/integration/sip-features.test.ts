@@ -130,9 +130,7 @@ test('RFC 2833 from the browser: telephone-event packets reach the far side as i
     // No packet kept the browser's number 101; the audio went as PCMU (0).
     assert.ok(!seen.some((m) => (m[1] & 0x7f) === 101));
     assert.ok(seen.some((m) => (m[1] & 0x7f) === 0 && m.subarray(12, 16).toString() === 'pcmu'));
-    await h.send({ request: 'hangup' });
-    await h.sipEvent((r) => r.event === 'hangup');
-    assert.equal(await sipp.exited, 0, sipp.errors());
+    await hangUp(h, sipp);
     h.client.close();
   } finally {
     sipp.stop();
@@ -200,9 +198,7 @@ test('outgoing late offer (late_offer, after Janus 1.1.2): INVITE without SDP, a
       await new Promise((r) => setTimeout(r, 10));
     }
     await until(() => got.some((p) => p.payload.subarray(0, 4).toString() === 'lola'));
-    await h.send({ request: 'hangup' });
-    await h.sipEvent((r) => r.event === 'hangup');
-    assert.equal(await sipp.exited, 0, sipp.errors());
+    await hangUp(h, sipp);
     h.client.close();
   } finally {
     sipp.stop();
@@ -219,6 +215,13 @@ async function masterAndHelper(user: string) {
   await helper.send({ request: 'register', type: 'helper', master_id: reg.master_id });
   await helper.sipEvent((r) => r.event === 'registered');
   return { master, helper };
+}
+
+/** Hang up the handle's call and check the far sipp went through its whole scenario. */
+async function hangUp(h: Awaited<ReturnType<typeof guest>>, far: Awaited<ReturnType<typeof startSipp>>): Promise<void> {
+  await h.send({ request: 'hangup' });
+  await h.sipEvent((r) => r.event === 'hangup');
+  assert.equal(await far.exited, 0, far.errors());
 }
 
 async function placeCall(h: Awaited<ReturnType<typeof guest>>, uri: string, extra: Record<string, unknown> = {}) {
@@ -251,9 +254,7 @@ test('attended transfer: transfer with replace sends REFER with Refer-To <target
     const theirTag = /^To: .*;tag=([^;\s]+)/m.exec(tlog.slice(tlog.indexOf('SIP/2.0 200 OK')))![1];
     const referTo = /^Refer-To: (.*)$/m.exec(transferee.messages())![1].trim();
     assert.equal(referTo, `<sip:far@127.0.0.1:${target.port}?Replaces=${encodeURIComponent(`${second.callId};to-tag=${theirTag};from-tag=${ourTag}`)}>`);
-    await helper.send({ request: 'hangup' });
-    await helper.sipEvent((r) => r.event === 'hangup');
-    assert.equal(await target.exited, 0, target.errors());
+    await hangUp(helper, target);
     master.client.close();
     helper.client.close();
   } finally {
@@ -279,9 +280,7 @@ test('incoming REFER with Replaces: transfer event with refer_id and replaces; t
     await master.sipEvent((r) => r.event === 'hangup', 10000); // the transferor hangs up after the NOTIFY
     assert.equal(await transferor.exited, 0, transferor.errors());
     assert.match(transferor.messages(), /NOTIFY sip:[\s\S]*Content-Type: message\/sipfrag[\s\S]*SIP\/2\.0 200 OK/);
-    await helper.send({ request: 'hangup' });
-    await helper.sipEvent((r) => r.event === 'hangup');
-    assert.equal(await target.exited, 0, target.errors());
+    await hangUp(helper, target);
     // A refer_id is good once.
     const again = await helper.send({ request: 'call', uri: 'sip:x@127.0.0.1', refer_id: transfer.refer_id });
     assert.equal(((await helper.errorFor(again)).plugindata as { data: { error_code: number } }).data.error_code, 444);

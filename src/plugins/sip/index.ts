@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { GatewayFacade, Jsep, MediaPacket, Plugin, PluginHandle, PluginResult } from '../../core/plugin.ts';
 import type { PortunusConfig } from '../../config/types.ts';
 import { parsePortRangeString, type PortRange } from '../../media/udp-ports.ts';
-import type { AccountConfig, CallEvents, IncomingRequestInfo, SipAccount, SipBackend, SipCall } from '../../interop/sip/backend.ts';
+import type { AccountConfig, CallEvents, CallOptions, IncomingRequestInfo, SipAccount, SipBackend, SipCall } from '../../interop/sip/backend.ts';
 import { EmbeddedSipBackend } from '../../interop/sip/embedded.ts';
 import { bridgedLines, defaultLocalIp, RtpBridge } from '../../interop/sip/rtp-bridge.ts';
 import {
@@ -417,13 +417,20 @@ export class SipPlugin implements Plugin {
     const call: ActiveCall = {
       sip: undefined, callId: '', status: 'calling', bridge, webrtcOffer: jsep.sdp, peer: uri, onHold: false, recording: new CallRecording(), ...(sdes ? { sdes } : {}),
     };
-    s.call = call;
     this.#wireBridge(s, bridge);
+    await this.#invite(s, call, uri, sipOffer, headers, this.#callEvents(s, call), referrer ? { referrer } : {}, reply);
+  }
+
+  /** Send the INVITE of an outgoing call set up in `call`: `calling`, then the no-answer timer. */
+  async #invite(
+    s: SipSession, call: ActiveCall, uri: string, sdp: string, headers: string[], events: CallEvents, options: CallOptions, reply: (r: Record<string, unknown>) => void,
+  ): Promise<void> {
+    s.call = call;
     try {
-      call.sip = await s.account.call(uri, sipOffer, headers, this.#callEvents(s, call), referrer ? { referrer } : {});
+      call.sip = await s.account!.call(uri, sdp, headers, events, options);
     } catch (err) {
       s.call = undefined;
-      bridge.close();
+      call.bridge.close();
       throw new SipRequestError(SIP_ERROR.LIBSOFIA_ERROR, `Error sending INVITE: ${(err as Error).message}`);
     }
     call.callId = call.sip.callId;
@@ -439,21 +446,10 @@ export class SipPlugin implements Plugin {
     s: SipSession, uri: string, headers: string[], referrer: SipCall | undefined, srtpRequired: boolean, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void,
   ): Promise<void> {
     if (jsep) throw new SipRequestError(SIP_ERROR.INVALID_ELEMENT, 'Invalid element (late_offer calls carry no JSEP)');
-    const account = s.account!;
     const bridge = await RtpBridge.open({ localIp: this.#settings.localMediaIp, range: this.#settings.range }, []);
     const call: ActiveCall = { sip: undefined, callId: '', status: 'calling', bridge, peer: uri, onHold: false, recording: new CallRecording() };
-    s.call = call;
     const events = { ...this.#callEvents(s, call), lateOffer: (sdp: string) => void this.#farLateOffer(s, call, sdp, srtpRequired) };
-    try {
-      call.sip = await account.call(uri, '', headers, events, { lateOffer: true, ...(referrer ? { referrer } : {}) });
-    } catch (err) {
-      s.call = undefined;
-      bridge.close();
-      throw new SipRequestError(SIP_ERROR.LIBSOFIA_ERROR, `Error sending INVITE: ${(err as Error).message}`);
-    }
-    call.callId = call.sip.callId;
-    if (call.status === 'calling') reply({ event: 'calling', call_id: call.callId });
-    this.#armNoAnswer(s, call);
+    await this.#invite(s, call, uri, '', headers, events, { lateOffer: true, ...(referrer ? { referrer } : {}) }, reply);
   }
 
   /**
