@@ -63,8 +63,8 @@ export interface SdesContexts {
 
 export function sdesContexts(local: CryptoAttr, remote: CryptoAttr): SdesContexts {
   return {
-    tx: new SrtpContext(profileOf(local.suite), local.key, local.salt, { maxSsrcs: 8 }),
-    rx: new SrtpContext(profileOf(remote.suite), remote.key, remote.salt, { maxSsrcs: 8 }),
+    tx: new SrtpContext(profileOf(local.suite), local.key, local.salt, { maxSsrcs: 32 }),
+    rx: new SrtpContext(profileOf(remote.suite), remote.key, remote.salt, { maxSsrcs: 32 }),
   };
 }
 
