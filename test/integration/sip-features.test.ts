@@ -341,6 +341,24 @@ test('TLS: with sips_certs_dir set, an account registers and calls through kamai
       sipp.stop();
       h.client.close();
     }
+    // A CA that did not sign kamailio's certificate: the handshake fails and the REGISTER fails
+    // at once as a transport error (503), not after 64*T1.
+    const wrongCa = join(dir, 'wrong');
+    mkdirSync(wrongCa);
+    writeFileSync(join(wrongCa, 'agent.pem'), readFileSync(join(certs, 'agent.pem')));
+    writeFileSync(join(wrongCa, 'cafile.pem'), readFileSync(join(dir, 'agent.crt')));
+    const strict = await startServer(transportConfig((c) => {
+      c.pluginConfigs['janus.plugin.sip'] = { general: { local_ip: '127.0.0.1', rtp_port_range: '41000-41999', sips_certs_dir: wrongCa } };
+    }), { logger: silentLogger(), plugins: [sipPlugin()] });
+    try {
+      const x = await makeHandle(`ws://127.0.0.1:${strict.ports.ws}`);
+      await x.send({ request: 'register', username: 'sip:tls1@127.0.0.1', secret: 'secret', proxy: `sips:127.0.0.1:${k.tlsPort}` });
+      const failed = x.resultOf(await x.sipEvent((r) => r.event === 'registered' || r.event === 'registration_failed', 5000));
+      assert.deepEqual([failed.event, failed.code], ['registration_failed', 503]);
+      x.client.close();
+    } finally {
+      await strict.close();
+    }
     // Without sips_certs_dir, asking for TLS is refused (444).
     const plain = await makeHandle(wsUrl);
     const tx = await plain.send({ request: 'register', username: 'sip:tls1@127.0.0.1', secret: 'secret', proxy: `sips:127.0.0.1:${k.tlsPort}` });

@@ -99,6 +99,8 @@ export class SipSocketTransport implements Transport {
   /** ACKs we sent for non-2xx finals, by branch: a re-sent final gets the same ACK. */
   readonly #acks = new Map<string, Answered>();
   #sweeper: NodeJS.Timeout | undefined;
+  /** Stream connections that finished connecting (and, for TLS, the handshake). */
+  readonly #established = new WeakSet<net.Socket>();
 
   constructor(_logger: unknown, options: SipTransportOptions) {
     this.#opts = options;
@@ -205,8 +207,9 @@ export class SipSocketTransport implements Transport {
     const branch = via?.params.get('branch') ?? '';
     if (head.request) {
       const dest = await this.#requestDestination(head);
-      this.#write(buf, dest);
-      if (this.#opts.protocol !== 'udp') return;
+      const conn = this.#write(buf, dest);
+      // Section 18.4 / 8.1.3.1: a connection that fails is a transport error (sip.js: internal 503), not 64*T1 of silence.
+      if (conn) return this.#whenConnected(conn);
       if (head.method === 'ACK') {
         this.#acks.set(branch, { text: buf, dest, expires: Date.now() + this.#t1x64 });
         return;
@@ -245,14 +248,38 @@ export class SipSocketTransport implements Transport {
     map.set(key, entry);
   }
 
-  #write(buf: Buffer, dest: Dest): void {
+  /** Send on UDP, or on a TCP/TLS connection (opened if needed), which is returned. */
+  #write(buf: Buffer, dest: Dest): net.Socket | undefined {
     this.#opts.onSipOut?.(buf.toString('utf8'));
     if (this.#udp) {
       this.#udp.send(buf, dest.port, dest.host);
-      return;
+      return undefined;
     }
     const conn = dest.conn && !dest.conn.destroyed ? dest.conn : this.#connection(dest);
     conn.write(buf);
+    return conn;
+  }
+
+  /** Resolves once the connection is up (TLS: handshake done, peer verified), rejects if it fails first. */
+  #whenConnected(c: net.Socket): Promise<void> {
+    if (this.#established.has(c)) return Promise.resolve();
+    if (c.destroyed) return Promise.reject(new Error('SIP connection closed'));
+    return new Promise((resolve, reject) => {
+      const up = this.#opts.protocol === 'tls' ? 'secureConnect' : 'connect';
+      const done = (err?: Error): void => {
+        c.off(up, ok);
+        c.off('error', fail);
+        c.off('close', closed);
+        if (err) reject(err);
+        else resolve();
+      };
+      const ok = (): void => done();
+      const fail = (err: Error): void => done(err);
+      const closed = (): void => done(new Error('SIP connection closed'));
+      c.once(up, ok);
+      c.once('error', fail);
+      c.once('close', closed);
+    });
   }
 
   #connection(dest: Dest): net.Socket {
@@ -268,6 +295,8 @@ export class SipSocketTransport implements Transport {
         ...(net.isIP(dest.host) ? {} : { servername: dest.host }),
       })
       : net.connect({ host: dest.host, port: dest.port, localAddress: this.#opts.localIp });
+    const opened = c;
+    opened.once(this.#opts.protocol === 'tls' ? 'secureConnect' : 'connect', () => this.#established.add(opened));
     this.#adopt(c, key);
     return c;
   }
@@ -275,6 +304,7 @@ export class SipSocketTransport implements Transport {
   /** Read SIP messages off a TCP stream (section 18.3: framed by Content-Length). */
   #adopt(c: net.Socket, key?: string): void {
     const k = key ?? `${c.remoteAddress}:${c.remotePort}`;
+    if (!key) this.#established.add(c); // accepted by our listener: already up
     this.#conns.set(k, c);
     c.setNoDelay(true);
     let pending: Buffer = Buffer.alloc(0);
