@@ -101,3 +101,54 @@ test('fuzz: a=crypto values and SDP with random crypto lines never throw out of 
     }
   }
 });
+
+test('a far re-offer with a new key: the bridge decrypts with it from then on, our answer names their tag', async () => {
+  const { RtpBridge } = await import('../../src/interop/sip/rtp-bridge.ts');
+  const { sipMediaLines } = await import('../../src/interop/sip/sdp-translate.ts');
+  const { answerWithSdes, sdesForOffer, sdesReoffer } = await import('../../src/plugins/sip/srtp.ts');
+  const dgram = await import('node:dgram');
+  const { srtpContext } = await import('../../src/interop/sip/sdes.ts');
+  const peer = dgram.createSocket('udp4');
+  await new Promise<void>((r) => peer.bind(0, '127.0.0.1', () => r()));
+  const bridge = await RtpBridge.open({ localIp: '127.0.0.1' }, [{ index: 0, mid: '0', video: false }]);
+  const got: Buffer[] = [];
+  bridge.attach({ rtp: (p) => got.push(Buffer.from(p.buffer)), rtcp: () => undefined });
+  try {
+    const first = newCrypto(1, 'AES_CM_128_HMAC_SHA1_80');
+    const offer = (c: { tag: number; crypto: string }) => [
+      'v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
+      `m=audio ${peer.address().port} RTP/SAVP 0`, 'a=rtpmap:0 PCMU/8000', `a=crypto:${c.tag} ${c.crypto}`, '',
+    ].join('\r\n');
+    const firstOffer = offer({ tag: 1, crypto: formatCrypto(first).replace(/^1 /, '') });
+    const { sdes } = sdesForOffer(firstOffer, false);
+    assert.ok(sdes);
+    bridge.setRemote(sipMediaLines(firstOffer));
+    const ours = answerWithSdes(firstOffer.replace(/a=crypto:.*\r\n/, ''), sdes, bridge);
+    let seq = 1;
+    const send = async (key: ReturnType<typeof newCrypto>, ctx = srtpContext(key)) => {
+      const b = Buffer.alloc(200);
+      b[0] = 0x80; b[1] = 0; b.writeUInt16BE(seq++, 2); b.writeUInt32BE(seq * 160, 4); b.writeUInt32BE(0xabc, 8);
+      b.write('srtp', 12);
+      const n = ctx.protectRtp(b, 0, 60);
+      await new Promise<void>((r) => peer.send(b.subarray(0, n), bridge.rtpPort(0), '127.0.0.1', () => r()));
+      await new Promise((r) => setTimeout(r, 50));
+      return ctx;
+    };
+    const before = await send(first);
+    assert.equal(got.length, 1);
+    assert.equal(got[0].subarray(12, 16).toString(), 'srtp');
+    // The far side re-keys with tag 5 (RFC 4568 section 7.1.4).
+    const second = newCrypto(5, 'AES_CM_128_HMAC_SHA1_80');
+    const answer = sdesReoffer(sdes, offer({ tag: 5, crypto: formatCrypto(second).replace(/^5 /, '') }), ours, bridge);
+    assert.match(answer, /a=crypto:5 AES_CM_128_HMAC_SHA1_80 inline:/);
+    assert.equal(sdpCryptos(answer).get(0)!.cryptos[0].key.toString('hex'), sdes.local.get(0)!.crypto.key.toString('hex'), 'our key unchanged');
+    await send(first, before);
+    assert.equal(got.length, 1, 'the old key no longer authenticates');
+    await send(second);
+    assert.equal(got.length, 2);
+    assert.equal(got[1].subarray(12, 16).toString(), 'srtp');
+  } finally {
+    bridge.close();
+    peer.close();
+  }
+});

@@ -61,11 +61,17 @@ export interface SdesContexts {
   rx: SrtpContext;
 }
 
+/** One direction's SRTP/SRTCP context from a key (32 SSRCs: PBXs switch sources). */
+export function srtpContext(c: CryptoAttr): SrtpContext {
+  return new SrtpContext(profileOf(c.suite), c.key, c.salt, { maxSsrcs: 32 });
+}
+
 export function sdesContexts(local: CryptoAttr, remote: CryptoAttr): SdesContexts {
-  return {
-    tx: new SrtpContext(profileOf(local.suite), local.key, local.salt, { maxSsrcs: 32 }),
-    rx: new SrtpContext(profileOf(remote.suite), remote.key, remote.salt, { maxSsrcs: 32 }),
-  };
+  return { tx: srtpContext(local), rx: srtpContext(remote) };
+}
+
+export function sameKey(a: CryptoAttr, b: CryptoAttr): boolean {
+  return a.suite === b.suite && a.key.equals(b.key) && a.salt.equals(b.salt);
 }
 
 export interface LineCrypto {

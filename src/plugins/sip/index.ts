@@ -18,8 +18,7 @@ import {
 } from '../../interop/sip/sdp-translate.ts';
 import { check, customHeaders, plain, SIP_ERROR, SipRequestError, sipUri } from './requests.ts';
 import { CallRecording, isUnsafePath, type SipRecordingPolicy } from './recording.ts';
-import { answerWithSdes, applySdesAnswer, offerWithSdes, reofferWithSdes, sdesForOffer, srtpRequest, type CallSdes } from './srtp.ts';
-import type { CryptoAttr } from '../../interop/sip/sdes.ts';
+import { answerWithSdes, applySdesAnswer, offerWithSdes, reofferWithSdes, sdesForOffer, sdesReoffer, srtpRequest, type CallSdes } from './srtp.ts';
 
 export { SIP_ERROR } from './requests.ts';
 
@@ -60,9 +59,8 @@ interface ActiveCall {
   /** How the hangup event must read when we end the call for a reason of our own (no answer). */
   endAs?: { code: number; reason: string };
   noAnswerTimer?: NodeJS.Timeout;
-  /** SDES-SRTP: our keys (and, for an incoming offer, the far side's, used at accept). */
+  /** SDES-SRTP keys and contexts (src/plugins/sip/srtp.ts). */
   sdes?: CallSdes;
-  sdesRemote?: Map<number, CryptoAttr>;
 }
 
 interface SipSession {
@@ -362,7 +360,8 @@ export class SipPlugin implements Plugin {
           const lines = sipMediaLines(sdp);
           const held = lines.length > 0 && lines.every((l) => l.direction === 'sendonly' || l.direction === 'inactive');
           this.#event(s, { event: held ? 'holding' : 'resuming', call_id: call.callId, ...(held ? { direction: lines[0].direction } : {}) });
-          return answerReoffer(ours, sdp);
+          const answer = answerReoffer(ours, sdp);
+          return call.sdes ? sdesReoffer(call.sdes, sdp, answer, call.bridge) : answer;
         } catch {
           return ours;
         }
@@ -490,7 +489,7 @@ export class SipPlugin implements Plugin {
     const { bridge, offer, sdes } = taken;
     const call: ActiveCall = {
       sip, callId: info.callId, status: 'incoming', bridge, sipOffer: sdp, peer: info.from, onHold: false, recording: new CallRecording(),
-      ...(sdes.sdes ? { sdes: sdes.sdes, sdesRemote: sdes.remote } : {}),
+      ...(sdes.sdes ? { sdes: sdes.sdes } : {}),
     };
     s.call = call;
     this.#wireBridge(s, bridge);
@@ -515,7 +514,7 @@ export class SipPlugin implements Plugin {
     let answer: string;
     try {
       answer = sipAnswerFromWebrtc(jsep.sdp, call.sipOffer, this.#settings.sdpIp, call.bridge, sessionIdOf());
-      if (call.sdes && call.sdesRemote) answer = answerWithSdes(answer, call.sdes, call.sdesRemote, call.bridge);
+      if (call.sdes) answer = answerWithSdes(answer, call.sdes, call.bridge);
     } catch (err) {
       throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${(err as Error).message}`);
     }
@@ -605,10 +604,7 @@ export class SipPlugin implements Plugin {
       call.bridge = bridge;
       this.#wireBridge(s, bridge);
       call.sipOffer = sdp;
-      if (sdes.sdes) {
-        call.sdes = sdes.sdes;
-        call.sdesRemote = sdes.remote;
-      }
+      if (sdes.sdes) call.sdes = sdes.sdes;
       call.status = 'offered';
       this.#event(s, { event: 'accepted', username: call.peer, call_id: call.callId }, { jsep: { type: 'offer', sdp: offer.sdp } });
     } catch (err) {
