@@ -271,7 +271,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
         // Validate everything before changing anything.
         const toAdd = add ? this.#resolveFeeds(room, add as unknown[]) : [];
         const toDrop = drop ? this.#matchUnsubscribe(sub, drop as unknown[]) : [];
-        for (const s of toDrop) s.detach();
+        for (const [s, from] of toDrop) if (from) s.detachFrom(from); else s.detach();
         const added = toAdd.map(([pub, st]) => sub.addStream(st, pub.id));
         if (toAdd.length === 0 && toDrop.length === 0) {
           this.#gw.pushEvent(handle, { videoroom: 'updated', room: room.id, streams: sub.describe() }, { transaction: tx });
@@ -343,7 +343,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
       else {
         const pub = room.participants.get(body.feed as Id);
         if (!pub || !pub.publishing) throw vrError(VR_ERROR.NO_SUCH_FEED, `No such feed (${String(body.feed)})`);
-        wanted = pub.streams.filter((s) => s.type !== 'data' && !(s.type === 'audio' && body.offer_audio === false) && !(s.type === 'video' && body.offer_video === false)).map((s) => [pub, s]);
+        wanted = pub.streams.filter((s) => body[`offer_${s.type}`] !== false).map((s) => [pub, s]);
       }
       const sub = new Subscriber(room, handle, legacy, {
         layer: (s, st, substream) => this.#layerEvent(s, st, substream),
@@ -381,9 +381,12 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     return out;
   }
 
-  /** `streams` items of unsubscribe: {feed, mid?} or {sub_mid}. */
-  #matchUnsubscribe(sub: Subscriber, items: unknown[]): SubStream[] {
-    const out = new Set<SubStream>();
+  /**
+   * `streams` items of unsubscribe: {feed, mid?} or {sub_mid}. Each match is a subscriber stream and
+   * the one source to drop from it (a data m-line has several), or undefined for all of them.
+   */
+  #matchUnsubscribe(sub: Subscriber, items: unknown[]): Array<[SubStream, PubStream | undefined]> {
+    const out: Array<[SubStream, PubStream | undefined]> = [];
     for (const item of items) {
       if (typeof item !== 'object' || item === null || Array.isArray(item)) throw vrError(VR_ERROR.INVALID_ELEMENT, 'Invalid element type (streams should be an array of objects)');
       const it = item as Record<string, unknown>;
@@ -391,10 +394,16 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
       if (it.feed === undefined && it.sub_mid === undefined) throw vrError(VR_ERROR.MISSING_ELEMENT, 'Missing mandatory element (feed or sub_mid)');
       for (const s of sub.streams) {
         if (!s.active) continue;
-        if (typeof it.sub_mid === 'string' ? s.mid === it.sub_mid : s.feedId === it.feed && (it.mid === undefined || s.source?.mid === it.mid)) out.add(s);
+        if (typeof it.sub_mid === 'string') {
+          if (s.mid === it.sub_mid) out.push([s, undefined]);
+          continue;
+        }
+        const feed = sub.room.participants.get(it.feed as Id);
+        const sources = s.type === 'data' ? s.dataSources : s.source ? [s.source] : [];
+        for (const src of sources) if (feed?.streams.includes(src) && (it.mid === undefined || src.mid === it.mid)) out.push([s, src]);
       }
     }
-    return [...out];
+    return out;
   }
 
   #switch(sub: Subscriber, tx: string, body: Record<string, unknown>): void {
@@ -410,7 +419,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
       if (!pub || !pub.publishing) throw vrError(VR_ERROR.NO_SUCH_FEED, `No such feed (${String(it.feed)})`);
       const st = pub.streamByMid(it.mid as string);
       if (!st) throw vrError(VR_ERROR.NO_SUCH_FEED, `No such mid '${String(it.mid)}' in feed ${String(pub.id)}`);
-      if (st.type !== s.type || st.codec !== s.codec) throw vrError(VR_ERROR.INVALID_ELEMENT, `Invalid element (can't switch ${s.type}/${s.codec} to ${st.type}/${st.codec})`);
+      if (st.type !== s.type || st.codec !== s.codec || st.type === 'data') throw vrError(VR_ERROR.INVALID_ELEMENT, `Invalid element (can't switch ${s.type}/${s.codec} to ${st.type}/${st.codec})`);
       changes.push([s, pub, st]);
     }
     let n = 0;
@@ -488,7 +497,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
         if (old && old.type === ns.type && old.codec === ns.codec) {
           ns.sinks = old.sinks;
           ns.taps = old.taps;
-          for (const s of ns.sinks) s.source = ns;
+          for (const s of ns.sinks) s.replaceSource(old, ns);
           ns.muted = old.muted;
         }
       }
@@ -535,6 +544,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     sub.offerVersion++;
     const lines: OfferLine[] = sub.streams.map((s) => {
       const src = s.source;
+      if (s.type === 'data') return { type: 'application', mid: s.mid, active: true, codec: '', payloadType: 0, clockRate: 0, extmaps: [] };
       return {
         type: s.type === 'audio' ? 'audio' : 'video', mid: s.mid, active: src !== undefined, codec: s.codec, payloadType: s.payloadType,
         clockRate: src?.clockRate ?? (s.type === 'audio' ? 48000 : 90000), ...(src?.channels ? { channels: src.channels } : {}),
@@ -556,8 +566,8 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     const affected = new Set<Subscriber>();
     for (const st of pub.streams) {
       for (const sink of [...st.sinks]) {
-        sink.detach();
-        sink.feedId = undefined;
+        sink.detachFrom(st);
+        if (!sink.active) sink.feedId = undefined;
         affected.add(sink.owner as Subscriber);
       }
     }
@@ -685,6 +695,14 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     const data = { videoroom: talking ? 'talking' : 'stopped-talking', room: room.room, id: pub.id, mid: st.mid, 'audio-level-dBov-avg': avg };
     this.#gw.pushEvent(pub.handle, data);
     this.#broadcast(pub.room, data, pub);
+  }
+
+  /** A publisher's data-channel message goes to the subscribers of its data stream (text stays text). */
+  incomingData(handle: PluginHandle, label: string, data: Buffer | string): void {
+    const role = (handle.pluginState as HandleState | undefined)?.role;
+    if (role === undefined || role.kind !== 'publisher' || !role.publishing) return;
+    const st = role.streams.find((s) => s.type === 'data');
+    if (st !== undefined) this.#forwarder.forwardData(st, label, data);
   }
 
   incomingRtcp(handle: PluginHandle, packet: MediaPacket): void {

@@ -147,6 +147,14 @@ export class Subscriber implements SinkOwner {
   }
 
   addStream(source: PubStream, feedId: Id): SubStream {
+    if (source.type === 'data') {
+      // One data m-line per subscriber, whatever the number of data sources (as Janus).
+      const data = this.streams.find((s) => s.type === 'data');
+      if (data) {
+        data.addDataSource(source);
+        return data;
+      }
+    }
     // Reuse an inactive m-line of the same kind (as Janus recycles them), else add one.
     const free = this.streams.find((s) => !s.active && s.type === source.type && s.codec === source.codec && s.payloadType === source.payloadType);
     if (free) {
@@ -174,6 +182,12 @@ export class Subscriber implements SinkOwner {
 
 export function describeSubStream(room: Room, s: SubStream, ready: boolean): Record<string, unknown> {
   const d: Record<string, unknown> = { type: s.type, active: s.active, mindex: s.mindex, mid: s.mid, ready: ready && s.active, send: s.send };
+  if (s.type === 'data') {
+    // Janus lists the publishers feeding the data m-line.
+    d.sources = s.dataSources.length;
+    d.source_ids = s.dataSources.map((ps) => room.publishing().find((p) => p.streams.includes(ps))?.id).filter((id) => id !== undefined);
+    return d;
+  }
   if (!s.active || !s.source) return d;
   const feed = s.feedId !== undefined ? room.participants.get(s.feedId) : undefined;
   d.feed_id = s.feedId;

@@ -96,7 +96,7 @@ const RELAYED_EXTS = new Set([AUDIO_LEVEL_URI, VIDEO_ORIENT_URI]);
 const RTPMAP: Record<string, string> = { opus: 'opus', pcmu: 'PCMU', pcma: 'PCMA', g722: 'G722', isac16: 'ISAC', isac32: 'ISAC', vp8: 'VP8', vp9: 'VP9', h264: 'H264', av1: 'AV1', h265: 'H265' };
 
 export interface OfferLine {
-  type: 'audio' | 'video';
+  type: 'audio' | 'video' | 'application';
   mid: string;
   active: boolean;
   codec: string;
@@ -111,6 +111,11 @@ export interface OfferLine {
 export function subscriberOfferSdp(lines: readonly OfferLine[], version: number, sessionId: number): string {
   const out = ['v=0', `o=- ${sessionId} ${version} IN IP4 127.0.0.1`, 's=VideoRoom', 't=0 0'];
   for (const l of lines) {
+    if (l.type === 'application') {
+      // RFC 8841 data channels; the core adds ICE/DTLS and bundles it with the media.
+      out.push('m=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 127.0.0.1', `a=mid:${l.mid}`, 'a=sctp-port:5000');
+      continue;
+    }
     out.push(`m=${l.type} 9 UDP/TLS/RTP/SAVPF ${l.payloadType}`, 'c=IN IP4 127.0.0.1', `a=mid:${l.mid}`, l.active ? 'a=sendonly' : 'a=inactive', 'a=rtcp-mux');
     const name = RTPMAP[l.codec] ?? l.codec;
     out.push(`a=rtpmap:${l.payloadType} ${name}/${l.clockRate}${l.type === 'audio' && l.codec === 'opus' ? '/2' : l.channels && l.channels > 1 ? `/${l.channels}` : ''}`);
