@@ -53,7 +53,7 @@ interface DataSubscriber {
   labels: Set<string>;
 }
 
-async function dataSubscriber(room: number, join: Record<string, unknown>): Promise<DataSubscriber> {
+async function dataSubscriber(room: number, join: Record<string, unknown>, opts: { openChannel?: boolean } = {}): Promise<DataSubscriber> {
   const p = await Participant.attach(wsUrl);
   const ev = await p.async({ request: 'join', room, ptype: 'subscriber', ...join });
   assert.equal(ev.plugindata.data.videoroom, 'attached', JSON.stringify(ev.plugindata.data));
@@ -70,6 +70,11 @@ async function dataSubscriber(room: number, join: Record<string, unknown>): Prom
   const started = await p.async({ request: 'start' }, { type: 'answer', sdp: answer });
   assert.equal(started.plugindata.data.started, 'ok');
   await waitConnected(pc);
+  if (opts.openChannel !== false && /m=application/.test(sub.offerSdp)) {
+    // janus.js opens a channel of its own when it answers an m=application; Janus relays only then.
+    const own = pc.createDataChannel('JanusDataChannel');
+    await until(() => own.readyState === 'open', 10000, 'subscriber channel open');
+  }
   return sub;
 }
 
@@ -116,19 +121,30 @@ test('a data stream is published, listed and relayed to multistream and legacy s
   for (const s of [s1, s2]) {
     assert.ok(s.texts.some((t) => t === 'one text 0' || /^one text \d+$/.test(t)));
     assert.ok(s.binaries.some((b) => b.equals(Buffer.concat([Buffer.from('one'), Buffer.from([0, 1, 2, 0xff, b[b.length - 1]])]))));
-    assert.deepEqual([...s.labels], ['echo'], 'the publisher label is kept');
+    assert.deepEqual([...s.labels], [String(pub.id)], 'the channel is labelled with the feed id, as Janus does');
   }
 
   // Unsubscribe the data stream: s1 gets no more; s2 still does.
   const tx = await s1.p.async({ request: 'unsubscribe', streams: [{ feed: pub.id, mid: data.mid }] });
   assert.equal(tx.plugindata.data.videoroom, 'updated');
-  const d1b = tx.plugindata.data.streams.find((x: any) => x.type === 'data');
-  assert.equal(d1b.sources, 0);
+  assert.equal(tx.jsep, undefined, 'no renegotiation for a data source');
+  const listed = await s1.p.async({ request: 'configure' });
+  assert.equal(listed.plugindata.data.configured, 'ok');
   const before = s1.texts.length + s1.binaries.length;
   await pump(pub, [s2], 'two', 3);
   await sleep(300);
   assert.equal(s1.texts.length + s1.binaries.length, before, 'no data after unsubscribe');
   assert.ok(!s1.texts.some((t) => t.startsWith('two')));
+});
+
+test('a subscriber that never opens a data channel gets no data (as Janus 1.1.2)', async () => {
+  const room = await newRoom();
+  const pub = await dataPublisher(room, 'quiet');
+  const silent = await dataSubscriber(room, { feed: pub.id }, { openChannel: false });
+  const open = await dataSubscriber(room, { feed: pub.id });
+  await pump(pub, [open], 'x', 3);
+  await sleep(300);
+  assert.equal(silent.texts.length + silent.binaries.length, 0);
 });
 
 test('one data m-line for data from two publishers; an unpublish stops only that source', async () => {

@@ -272,9 +272,17 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
         const toAdd = add ? this.#resolveFeeds(room, add as unknown[]) : [];
         const toDrop = drop ? this.#matchUnsubscribe(sub, drop as unknown[]) : [];
         for (const [s, from] of toDrop) if (from) s.detachFrom(from); else s.detach();
+        const hadData = sub.streams.some((s) => s.type === 'data');
         const added = toAdd.map(([pub, st]) => sub.addStream(st, pub.id));
         if (toAdd.length === 0 && toDrop.length === 0) {
           this.#gw.pushEvent(handle, { videoroom: 'updated', room: room.id, streams: sub.describe() }, { transaction: tx });
+          return;
+        }
+        // Data sources come and go on the one data m-line without a renegotiation (Janus 1.1.2
+        // answers such an update with a bare `updated`).
+        const dataOnly = (toAdd.every(([, st]) => st.type === 'data') && hadData) && toDrop.every(([s, from]) => s.type === 'data' && from !== undefined);
+        if (dataOnly) {
+          this.#gw.pushEvent(handle, { videoroom: 'updated', room: room.id }, { transaction: tx });
           return;
         }
         if (sub.flowing) this.#keyframesFor(sub, added);
@@ -376,7 +384,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
         const st = pub.streamByMid(it.mid);
         if (!st) throw vrError(VR_ERROR.NO_SUCH_FEED, `No such mid '${it.mid}' in feed ${String(pub.id)}`);
         out.push([pub, st]);
-      } else for (const st of pub.streams) if (st.type !== 'data') out.push([pub, st]);
+      } else for (const st of pub.streams) out.push([pub, st]);
     }
     return out;
   }
@@ -486,9 +494,9 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
         throw vrError(VR_ERROR.INVALID_SDP, `Error parsing offer: ${err instanceof Error ? err.message : String(err)}`);
       }
       const n = negotiatePublisher(parsed, room.settings, offer.rid_order);
-      if (!n.streams.some((s) => s.type !== 'data')) {
+      if (n.streams.length === 0) {
         if (!pub.publishing) this.#gw.closePc(pub.handle);
-        throw vrError(VR_ERROR.INVALID_SDP, 'Error generating answer: no audio or video we can take in the offer');
+        throw vrError(VR_ERROR.INVALID_SDP, 'Error generating answer: nothing we can take in the offer');
       }
       first = !pub.publishing;
       // A renegotiation keeps subscribers and taps of the mids that stay.
@@ -527,7 +535,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     if (record === true && pub.publishing) await startRecording(this.#rec, pub);
     else if (record === false) await stopRecording(pub);
     const data = joined ?? { videoroom: 'event', room: room.id, configured: 'ok' };
-    if (answer && !joined) {
+    if (answer) {
       // Janus describes what it took from the offer.
       const a = pub.streams.find((s) => s.type === 'audio');
       const v = pub.streams.find((s) => s.type === 'video');
@@ -697,12 +705,21 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     this.#broadcast(pub.room, data, pub);
   }
 
-  /** A publisher's data-channel message goes to the subscribers of its data stream (text stays text). */
-  incomingData(handle: PluginHandle, label: string, data: Buffer | string): void {
+  /**
+   * A publisher's data-channel message goes to the subscribers of its data stream (text stays text),
+   * on a channel labelled with the publisher's id, as Janus 1.1.2 does.
+   */
+  incomingData(handle: PluginHandle, _label: string, data: Buffer | string): void {
     const role = (handle.pluginState as HandleState | undefined)?.role;
     if (role === undefined || role.kind !== 'publisher' || !role.publishing) return;
     const st = role.streams.find((s) => s.type === 'data');
-    if (st !== undefined) this.#forwarder.forwardData(st, label, data);
+    if (st !== undefined) this.#forwarder.forwardData(st, role.dataLabel, data);
+  }
+
+  /** A data channel of the peer is open: Janus relays data to a subscriber only from then on. */
+  dataReady(handle: PluginHandle): void {
+    const role = (handle.pluginState as HandleState | undefined)?.role;
+    if (role !== undefined) role.dataReady = true;
   }
 
   incomingRtcp(handle: PluginHandle, packet: MediaPacket): void {
@@ -722,6 +739,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     const role = state?.role;
     if (!role) return;
     role.pcUp = false;
+    role.dataReady = false;
     if (role.kind === 'publisher') this.#unpublish(role, true);
     else role.update();
   }

@@ -60,6 +60,9 @@ export class Publisher {
   /** Streams answered and not unpublished. */
   publishing = false;
   pcUp = false;
+  dataReady = false;
+  /** The label of the channel its data reaches subscribers on (Janus uses the publisher id). */
+  readonly dataLabel: string;
   bitrate = 0;
   lastRembMs = 0;
   lastFirMs = 0;
@@ -76,6 +79,7 @@ export class Publisher {
     this.room = room;
     this.handle = handle;
     this.id = id;
+    this.dataLabel = String(id);
     this.display = display;
     this.privateId = randomInt(1, 2 ** 32);
   }
@@ -115,6 +119,8 @@ export class Subscriber implements SinkOwner {
   readonly handle: PluginHandle;
   readonly streams: SubStream[] = [];
   pcUp = false;
+  /** The subscriber opened a data channel (janus.js does when it answers an m=application). */
+  dataReady = false;
   /** Janus subscribers wait for `start` before anything is sent. */
   paused = true;
   flowing = false;

@@ -93,6 +93,8 @@ export interface SinkOwner {
   readonly handle: PluginHandle;
   /** The PeerConnection is up and the subscriber has not paused. */
   flowing: boolean;
+  /** A data channel of the subscriber is open. */
+  dataReady: boolean;
   onLayerChange(stream: SubStream, substream: boolean): void;
   /** Ask the publisher of `stream` for a keyframe (rate-limited there). */
   wantKeyframe(stream: SubStream): void;
@@ -277,7 +279,7 @@ export class Forwarder {
     if (stream.muted || stream.disabled) return;
     for (let i = 0; i < sinks.length; i++) {
       const sink = sinks[i];
-      if (!sink.send || !sink.owner.flowing) continue;
+      if (!sink.send || !sink.owner.flowing || !sink.owner.dataReady) continue;
       sink.packets++;
       this.gw.relayData(sink.owner.handle, label, data);
     }
