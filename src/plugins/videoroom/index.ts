@@ -49,6 +49,14 @@ interface HandleState {
 
 const truthy = (v: unknown): boolean => v === true || v === 'true' || v === 'yes' || v === 1;
 
+/**
+ * require_e2ee: a publisher's offer must say `"e2ee": true` in its JSEP (janus.js does with
+ * Insertable Streams) unless this publisher already did. Janus 1.1.2 asks nothing of subscribers.
+ */
+function checkE2ee(room: Room, offer: Jsep, already: boolean): void {
+  if (room.settings.requireE2ee && offer.e2ee !== true && !already) throw vrError(VR_ERROR.UNAUTHORIZED, 'Room requires end-to-end encrypted media');
+}
+
 export class VideoRoomPlugin implements Plugin, RoomHost {
   readonly package = 'janus.plugin.videoroom';
   readonly name = 'JANUS VideoRoom plugin';
@@ -311,6 +319,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
       if (room.checkAllowed && (typeof body.token !== 'string' || !room.allowed.has(body.token))) {
         throw vrError(VR_ERROR.UNAUTHORIZED, 'Unauthorized (not in the allowed list)');
       }
+      if (request === 'joinandconfigure' && jsep?.type === 'offer') checkE2ee(room, jsep, false);
       let id = body.id as Id | undefined;
       if (id !== undefined && id !== 0 && id !== '') {
         if (room.participants.has(id)) throw vrError(VR_ERROR.ID_EXISTS, `User ID ${String(id)} already exists`);
@@ -481,6 +490,10 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     const offer = jsep?.type === 'offer' ? jsep : undefined;
     if (jsep && jsep.type !== 'offer') throw vrError(VR_ERROR.INVALID_SDP_TYPE, `Unsupported SDP type '${jsep.type}'`);
     if (request === 'publish' && pub.publishing && offer) throw vrError(VR_ERROR.ALREADY_PUBLISHED, "Can't publish, already published");
+    if (offer) {
+      checkE2ee(room, offer, pub.e2ee);
+      if (offer.e2ee === true) pub.e2ee = true;
+    }
     if (offer && !pub.publishing && room.publishing().length >= room.settings.maxPublishers) {
       throw vrError(VR_ERROR.PUBLISHERS_FULL, `Maximum number of publishers (${room.settings.maxPublishers}) already reached`);
     }
@@ -543,7 +556,8 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
       if (v) data.video_codec = v.codec;
       data.streams = pub.streams.map((s) => describePubStream(s));
     }
-    this.#gw.pushEvent(pub.handle, data, answer ? { transaction: tx, jsep: { type: 'answer', sdp: answer } } : { transaction: tx });
+    const jsepOut = answer ? { type: 'answer' as const, sdp: answer, ...(pub.e2ee ? { e2ee: true } : {}) } : undefined;
+    this.#gw.pushEvent(pub.handle, data, jsepOut ? { transaction: tx, jsep: jsepOut } : { transaction: tx });
     if (first) this.#broadcast(room, { videoroom: 'event', room: room.id, publishers: [pub.describe()] }, pub);
   }
 

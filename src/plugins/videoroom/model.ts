@@ -61,6 +61,8 @@ export class Publisher {
   publishing = false;
   pcUp = false;
   dataReady = false;
+  /** The publisher said its media is end-to-end encrypted (JSEP `e2ee`). */
+  e2ee = false;
   /** The label of the channel its data reaches subscribers on (Janus uses the publisher id). */
   readonly dataLabel: string;
   bitrate = 0;
@@ -96,19 +98,22 @@ export class Publisher {
     const v = this.streams.find((s) => s.type === 'video');
     if (a) e.audio_codec = a.codec;
     if (v) e.video_codec = v.codec;
-    e.streams = this.streams.map((s) => describePubStream(s));
-    if (this.room.settings.audiolevelEvent) e.talking = this.level.talking;
+    e.streams = this.streams.map((s) => describePubStream(s, this.level.talking));
+    if (this.streams.some((s) => s.type === 'audio' && s.audioLevelExtId > 0)) e.talking = this.level.talking;
     return e;
   }
 }
 
-export function describePubStream(s: PubStream): Record<string, unknown> {
+/** A publisher stream as `streams` lists it; `talking` only where the audio-level extension is negotiated (as Janus). */
+export function describePubStream(s: PubStream, talking?: boolean): Record<string, unknown> {
   const d: Record<string, unknown> = { type: s.type, mindex: s.mindex, mid: s.mid };
   if (s.disabled) d.disabled = true;
   if (s.type !== 'data') d.codec = s.codec;
   if (s.description !== undefined) d.description = s.description;
   if (s.muted) d.moderated = true;
   if (s.type === 'audio' && s.codec === 'opus' && s.fmtp?.includes('useinbandfec=1')) d.fec = true;
+  if (s.type === 'audio' && s.codec === 'opus' && s.fmtp?.includes('usedtx=1')) d.dtx = true;
+  if (talking !== undefined && s.type === 'audio' && s.audioLevelExtId > 0) d.talking = talking;
   if (s.simulcast) d.simulcast = true;
   return d;
 }

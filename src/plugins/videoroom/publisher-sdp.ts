@@ -12,6 +12,20 @@ export const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 const VIDEO_ORIENT_URI = 'urn:3gpp:video-orientation';
 const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
 const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+const ABS_SEND_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
+
+/**
+ * The Opus fmtp Janus 1.1.2 answers a publisher with (and offers its subscribers): in-band FEC
+ * (RFC 7587 section 6.1) when the room has opus_fec and the offer asked for it, DTX whenever the offer
+ * asked for it; nothing else of the offer's (measured against Janus).
+ */
+export function opusFmtp(offered: string | undefined, room: RoomSettings): string | undefined {
+  const params = new Set((offered ?? '').toLowerCase().split(';').map((p) => p.trim().replace(/\s*=\s*/, '=')));
+  const out: string[] = [];
+  if (room.opusFec && params.has('useinbandfec=1')) out.push('useinbandfec=1');
+  if (params.has('usedtx=1')) out.push('usedtx=1');
+  return out.length > 0 ? out.join(';') : undefined;
+}
 
 /** The first `send` rid of each simulcast entry (RFC 8853 "a;b;c", alternatives "x,y", paused "~z"). */
 function sendRids(m: MediaSection): string[] {
@@ -63,11 +77,17 @@ export function negotiatePublisher(offer: SessionDescription, room: RoomSettings
       if (e.uri === VIDEO_ORIENT_URI) return room.videoorientExt;
       if (e.uri === PLAYOUT_DELAY_URI) return room.playoutdelayExt;
       if (e.uri === TWCC_URI) return room.transportWideCcExt;
-      return true;
+      // Janus does not negotiate abs-send-time with publishers.
+      return e.uri !== ABS_SEND_TIME_URI;
     });
     const c = m.codecs[0];
     if (!c) return;
     const codec = codecName(c.name);
+    if (codec === 'opus') {
+      const fmtp = opusFmtp(c.fmtp, room);
+      if (fmtp === undefined) delete c.fmtp;
+      else c.fmtp = fmtp;
+    }
     let simulcast: SimulcastLayout | undefined;
     if (m.kind === 'video') {
       simulcast = layoutOf(offer.media[i], m, codec, ridOrder);
