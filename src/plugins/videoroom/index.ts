@@ -310,9 +310,9 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
   }
 
   async #join(handle: PluginHandle, state: HandleState, tx: string, request: string, body: Record<string, unknown>, jsep: Jsep | undefined): Promise<void> {
-    check(body, [['room', 'id', true], ['ptype', 'string', true]], this.ids);
+    check(body, [['room', 'id', true], ['ptype', 'string', true], ['token', 'string']], this.ids);
     const room = findRoom(this, body);
-    checkSecret(room.settings.pin, body, 'pin', this.ids);
+    this.#checkJoin(room, body);
     const ptype = body.ptype as string;
     if (ptype === 'publisher') {
       check(body, [['id', 'id'], ['display', 'string'], ['token', 'string']], this.ids);
@@ -378,6 +378,19 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
       return;
     }
     throw vrError(VR_ERROR.INVALID_ELEMENT, 'Invalid element (ptype)');
+  }
+
+  /**
+   * Who may join: with signed_tokens (and signed tokens in the core) the request's `token` must grant
+   * "janus.plugin.videoroom[room=<id>]", checked before the room's pin, which is still needed. That is
+   * Janus' documented rule; the 1.1.2 package refuses every room token (see videoroom-reference-tokens).
+   */
+  #checkJoin(room: Room, body: Record<string, unknown>): void {
+    const gw = this.#gw;
+    if (room.settings.signedTokens && (gw.authIsSigned?.() ?? false)) {
+      if (!(gw.authSignatureContains?.(this.package, body.token, `room=${String(room.id)}`) ?? false)) throw vrError(VR_ERROR.UNAUTHORIZED, 'Unauthorized (wrong token)');
+    }
+    checkSecret(room.settings.pin, body, 'pin', this.ids);
   }
 
   /** `streams` items of join/subscribe/update: {feed, mid?}; each feed must be publishing. */
