@@ -364,6 +364,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
       }
       const sub = new Subscriber(room, handle, legacy, {
         layer: (s, st, substream) => this.#layerEvent(s, st, substream),
+        svc: (s, st) => this.#svcEvent(s, st),
         keyframe: (s, st) => this.#keyframeFor(st),
       });
       if (pvt !== undefined) sub.pvtId = pvt;
@@ -464,12 +465,13 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
   }
 
   #configureSubscriber(sub: Subscriber, body: Record<string, unknown>): void {
-    check(body, [['streams', 'array'], ['mid', 'string'], ['send', 'boolean'], ['substream', 'positive'], ['temporal', 'positive']], this.ids);
+    const layers: Array<[string, 'positive']> = [['substream', 'positive'], ['temporal', 'positive'], ['spatial_layer', 'positive'], ['temporal_layer', 'positive']];
+    check(body, [['streams', 'array'], ['mid', 'string'], ['send', 'boolean'], ...layers], this.ids);
     const items: Array<Record<string, unknown>> = Array.isArray(body.streams) ? (body.streams as Array<Record<string, unknown>>) : [body];
     for (const it of items) {
       if (typeof it !== 'object' || it === null || Array.isArray(it)) throw vrError(VR_ERROR.INVALID_ELEMENT, 'Invalid element type (streams should be an array of objects)');
-      check(it, [['mid', 'string'], ['send', 'boolean'], ['substream', 'positive'], ['temporal', 'positive']], this.ids);
-      for (const k of ['substream', 'temporal'] as const) {
+      check(it, [['mid', 'string'], ['send', 'boolean'], ...layers], this.ids);
+      for (const k of ['substream', 'temporal', 'spatial_layer', 'temporal_layer'] as const) {
         if (typeof it[k] === 'number' && (it[k] as number) > 2) throw vrError(VR_ERROR.INVALID_ELEMENT, `Invalid value (${k} should be 0, 1 or 2)`);
       }
     }
@@ -490,6 +492,14 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
           s.temporalTarget = it.temporal;
           if (s.sim?.setTemporalTarget(it.temporal)) this.#layerEvent(sub, s, false);
         }
+        // VP9 SVC targets: going down takes effect at the next picture, going up spatially at a keyframe.
+        const svc = s.svc;
+        if (svc && typeof it.spatial_layer === 'number') {
+          const up = it.spatial_layer > svc.spatial;
+          svc.spatialTarget = it.spatial_layer;
+          if (up) this.#keyframeFor(s, true);
+        }
+        if (svc && typeof it.temporal_layer === 'number') svc.temporalTarget = it.temporal_layer;
       }
     }
   }
@@ -649,6 +659,12 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     if (substream) data.substream = st.sim.substream;
     else data.temporal = st.sim.templayer;
     this.#gw.pushEvent(sub.handle, data);
+  }
+
+  /** Janus tells a subscriber which VP9 SVC layers it now gets. */
+  #svcEvent(sub: Subscriber, st: SubStream): void {
+    if (!st.svc) return;
+    this.#gw.pushEvent(sub.handle, { videoroom: 'event', room: sub.room.id, mid: st.mid, spatial_layer: st.svc.spatial, temporal_layer: st.svc.temporal });
   }
 
   #keyframesFor(sub: Subscriber, streams: readonly SubStream[]): void {

@@ -136,7 +136,7 @@ export class Subscriber implements SinkOwner {
   pvtId: number | undefined;
   readonly legacy: boolean;
   /** Callbacks into the plugin (events, PLIs). */
-  readonly hooks: { layer(s: Subscriber, st: SubStream, substream: boolean): void; keyframe(s: Subscriber, st: SubStream): void };
+  readonly hooks: { layer(s: Subscriber, st: SubStream, substream: boolean): void; svc(s: Subscriber, st: SubStream): void; keyframe(s: Subscriber, st: SubStream): void };
 
   constructor(room: Room, handle: PluginHandle, legacy: boolean, hooks: Subscriber['hooks']) {
     this.room = room;
@@ -151,6 +151,10 @@ export class Subscriber implements SinkOwner {
 
   onLayerChange(stream: SubStream, substream: boolean): void {
     this.hooks.layer(this, stream, substream);
+  }
+
+  onSvcChange(stream: SubStream): void {
+    this.hooks.svc(this, stream);
   }
 
   wantKeyframe(stream: SubStream): void {
@@ -208,6 +212,10 @@ export function describeSubStream(room: Room, s: SubStream, ready: boolean): Rec
   d.codec = s.source.codec;
   if (s.sim) {
     d.simulcast = { substream: s.sim.substream, 'substream-target': s.sim.target, temporal: s.sim.templayer, 'temporal-target': s.sim.templayerTarget };
+  }
+  if (s.svc) {
+    const v = s.svc;
+    d.svc = { 'spatial-layer': v.spatial, 'target-spatial-layer': v.spatialTarget, 'temporal-layer': v.temporal, 'target-temporal-layer': v.temporalTarget };
   }
   return d;
 }

@@ -103,6 +103,7 @@ export function negotiatePublisher(offer: SessionDescription, room: RoomSettings
       rtcpFb: c.rtcpFb.slice(), extmaps: m.extmaps.map((e) => ({ id: e.id, uri: e.uri })),
       audioLevelExtId: m.extmaps.find((e) => e.uri === AUDIO_LEVEL_URI)?.id ?? 0,
       ...(simulcast ? { simulcast } : {}),
+      ...(codec === 'vp9' && room.videoSvc ? { svc: true } : {}),
       ...(m.direction === 'inactive' ? {} : {}),
     }));
   });

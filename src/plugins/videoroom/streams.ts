@@ -12,6 +12,7 @@ import type { GatewayFacade, MediaPacket, PluginHandle } from '../../core/plugin
 import { RtpView } from '../../media/rtp.ts';
 import { SeqTsRewriter } from '../../media/rtp-rewriter.ts';
 import { SimulcastSelector, type SimulcastLayout } from '../../media/simulcast.ts';
+import { Vp9SvcSelector } from '../../media/vp9-svc.ts';
 import type { Extmap } from '../../core/webrtc/sdp.ts';
 
 export type StreamType = 'audio' | 'video' | 'data';
@@ -35,6 +36,8 @@ export interface PubStream {
   extmaps: Extmap[];
   audioLevelExtId: number;
   simulcast?: SimulcastLayout;
+  /** VP9 SVC layers are selected per subscriber (room video_svc with VP9). */
+  svc?: boolean;
   disabled: boolean;
   /** Muted by a moderator: nothing is relayed. */
   muted: boolean;
@@ -96,6 +99,8 @@ export interface SinkOwner {
   /** A data channel of the subscriber is open. */
   dataReady: boolean;
   onLayerChange(stream: SubStream, substream: boolean): void;
+  /** The VP9 SVC layers forwarded on `stream` changed. */
+  onSvcChange(stream: SubStream): void;
   /** Ask the publisher of `stream` for a keyframe (rate-limited there). */
   wantKeyframe(stream: SubStream): void;
 }
@@ -119,6 +124,8 @@ export class SubStream {
   simEpoch = -1;
   substreamTarget = 2;
   temporalTarget = 2;
+  /** VP9 SVC selection, for a source with svc; its targets are kept across sources. */
+  svc: Vp9SvcSelector | null = null;
   /** Packets (data: messages) relayed. */
   packets = 0;
   /** The publishers' data streams feeding a data m-line (source is the first of them). */
@@ -150,6 +157,10 @@ export class SubStream {
     this.rewriter.switchSource();
     this.sim = null;
     this.refreshSimulcast();
+    if (source.svc) {
+      this.svc ??= new Vp9SvcSelector();
+      this.svc.reset();
+    } else this.svc = null;
   }
 
   /** (Re)build the simulcast selector with the SSRCs the source learned (on attach, or when one is learned). */
@@ -257,6 +268,13 @@ export class Forwarder {
         if (sim.needPli) sink.owner.wantKeyframe(sink);
         if (sim.changedSubstream) sink.owner.onLayerChange(sink, true);
         if (sim.changedTemporal) sink.owner.onLayerChange(sink, false);
+        if (!keep) continue;
+      } else if (sink.svc !== null) {
+        const svc = sink.svc;
+        view.wrap(buf);
+        const keep = svc.process(view, sink.rewriter, nowMs);
+        if (svc.needPli) sink.owner.wantKeyframe(sink);
+        if (svc.changedSpatial || svc.changedTemporal) sink.owner.onSvcChange(sink);
         if (!keep) continue;
       } else {
         view.wrap(buf);
