@@ -6,12 +6,14 @@
  * - Packets whose spatial id (SID) or temporal id (TID) is above the current layers are dropped.
  * - Going up in space needs a keyframe (a picture whose base layer frame is not inter-picture
  *   predicted, P=0): higher layer frames before it reference pictures the receiver never got. Until
- *   one arrives `needPli` asks the caller for a PLI (at most once a second). Going down happens at
- *   the start of the next picture (lower layers never depend on higher ones).
+ *   one arrives `needPli` asks the caller for a PLI (at most once a second). A layer the publisher
+ *   stopped sending (not seen for 250 ms, as Janus) is not switched to; the next one down is. Going
+ *   down happens at the start of the next picture (lower layers never depend on higher ones).
  * - Temporal changes happen at the start of a picture: down at any, up at a TL0 picture or at a
  *   switching-up point (U) of a layer within the target.
  * - The receiver must see a complete picture: the marker bit is set on the last packet (E) of the
- *   highest spatial layer forwarded, since the publisher put it on a layer we may drop.
+ *   highest spatial layer forwarded, since the publisher put it on a layer we may drop (a marker the
+ *   publisher set is left alone).
  * - The outgoing sequence numbers leave no gaps for dropped packets (`holes` are taken out after
  *   the stream's SeqTsRewriter), so the receiver's loss statistics and NACKs stay right.
  *
@@ -22,6 +24,8 @@ import type { SeqTsRewriter } from './rtp-rewriter.ts';
 import { Vp9Descriptor } from './vp9-descriptor.ts';
 
 const PLI_INTERVAL_MS = 1000;
+/** A spatial layer not seen for this long is taken as stopped (Janus uses 250 ms too). */
+const LAYER_GONE_MS = 250;
 
 export class Vp9SvcSelector {
   /** Spatial layer forwarded now, -1 before the first keyframe. */
@@ -39,6 +43,8 @@ export class Vp9SvcSelector {
   holes = 0;
   readonly #desc = new Vp9Descriptor();
   #lastPliMs = -PLI_INTERVAL_MS;
+  /** When each spatial layer was last seen (ms), -1 = never. */
+  readonly #lastSeen = new Float64Array(8).fill(-1);
 
   constructor(spatialTarget = 2, temporalTarget = 2) {
     this.spatialTarget = spatialTarget;
@@ -64,9 +70,10 @@ export class Vp9SvcSelector {
       this.holes++;
       return false;
     }
+    this.#lastSeen[d.sid] = nowMs;
     const startOfPicture = d.b && d.sid === 0;
     if (startOfPicture) this.#atPictureStart(d, nowMs);
-    else if (this.spatial < 0 || this.spatialTarget > this.spatial) this.#wantKeyframe(nowMs);
+    else if (this.spatial < 0 || this.#highestFlowing(this.spatialTarget, nowMs) > this.spatial) this.#wantKeyframe(nowMs);
     if (this.spatial < 0 || d.sid > this.spatial || d.tid > this.temporal) {
       this.holes++;
       return false;
@@ -75,7 +82,6 @@ export class Vp9SvcSelector {
     if (this.holes !== 0) view.sequenceNumber = (view.sequenceNumber - this.holes) & 0xffff;
     // RFC 9628 section 4.1: the marker ends the picture; ours ends at the highest layer we send.
     if (d.sid === this.spatial && d.e) view.marker = true;
-    else if (d.sid < this.spatial) view.marker = false;
     return true;
   }
 
@@ -83,8 +89,9 @@ export class Vp9SvcSelector {
     const keyframe = !d.p;
     const spatialTarget = this.spatialTarget;
     if (spatialTarget > this.spatial) {
-      if (keyframe) this.#setSpatial(spatialTarget);
-      else this.#wantKeyframe(nowMs);
+      const layer = this.#highestFlowing(spatialTarget, nowMs);
+      if (keyframe) this.#setSpatial(layer);
+      else if (layer > this.spatial) this.#wantKeyframe(nowMs);
     } else if (spatialTarget < this.spatial) this.#setSpatial(spatialTarget);
     if (this.spatial < 0) return;
     const temporalTarget = this.temporalTarget;
@@ -93,6 +100,13 @@ export class Vp9SvcSelector {
       if (keyframe || d.tid === 0) this.#setTemporal(temporalTarget);
       else if (d.u && d.tid > this.temporal && d.tid <= temporalTarget) this.#setTemporal(d.tid);
     }
+  }
+
+  /** The highest layer up to `target` that has not stopped (a layer never seen yet may still come). */
+  #highestFlowing(target: number, nowMs: number): number {
+    let layer = target;
+    while (layer > 0 && this.#lastSeen[layer] >= 0 && nowMs - this.#lastSeen[layer] >= LAYER_GONE_MS) layer--;
+    return layer;
   }
 
   #setSpatial(layer: number): void {

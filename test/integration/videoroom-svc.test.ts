@@ -8,9 +8,9 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import type { RtpPacket } from 'werift';
 import { Vp9Descriptor } from '../../src/media/vp9-descriptor.ts';
-import { closeAll, Participant, peerWith, rawPublisher, sleep, startVideoRoomServer, subscribe, until, type RawPublisher, type Subscribing } from './videoroom-helpers.ts';
+import { closeAll, Participant, peerWith, rawPublisher, sleep, startVideoRoomServer, subscribe, until, vp9Picture, VP9, type RawPublisher, type Subscribing } from './videoroom-helpers.ts';
 
 const server = await startVideoRoomServer();
 after(async () => {
@@ -18,34 +18,6 @@ after(async () => {
   await server.close();
 });
 const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
-
-const VP9 = new RTCRtpCodecParameters({ mimeType: 'video/VP9', clockRate: 90000, payloadType: 98, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] });
-const TIDS = [0, 2, 1, 2];
-
-/** One layer frame in one packet: non-flexible mode descriptor with picture id, layer ids and TL0PICIDX. */
-function vp9Packet(pic: number, sid: number, tid: number, key: boolean): Buffer {
-  const d0 = 0x80 | (key ? 0 : 0x40) | 0x20 | 0x08 | 0x04; // I, P, L, B, E
-  const layer = (tid << 5) | (tid > 0 ? 0x10 : 0) | (sid << 1) | (sid > 0 ? 1 : 0);
-  const tl0 = Math.floor(pic / 4) & 0xff;
-  return Buffer.concat([Buffer.from([d0, 0x80 | ((pic >> 8) & 0x7f), pic & 0xff, layer, tl0]), Buffer.from(`s${sid}t${tid}p${pic}`), Buffer.alloc(30, 9)]);
-}
-
-let seq = 1000;
-async function picture(pub: RawPublisher, pic: number, key: boolean): Promise<void> {
-  const tid = key ? 0 : TIDS[pic % 4];
-  for (let sid = 0; sid < 3; sid++) {
-    seq++;
-    // The publisher marks the end of the picture: the last packet of the top spatial layer.
-    await sendMarked(pub, seq, pic * 3000, vp9Packet(pic, sid, tid, key), sid === 2);
-  }
-  await sleep(3);
-}
-
-async function sendMarked(pub: RawPublisher, s: number, ts: number, payload: Buffer, marker: boolean): Promise<void> {
-  const { RtpHeader } = await import('werift');
-  const h = new RtpHeader({ payloadType: 98, sequenceNumber: s & 0xffff, timestamp: ts >>> 0, ssrc: 0x5151, marker, extensions: [{ id: pub.ext.mid, payload: Buffer.from('1') }] });
-  await pub.pc.dtlsTransports[0].sendRtp(payload, h);
-}
 
 interface Seen { sid: number; tid: number; pic: number; marker: boolean; seq: number }
 
@@ -83,7 +55,7 @@ test('VP9 SVC: per-subscriber spatial/temporal layers, marker on the top layer, 
   assert.equal((await low.p.async({ request: 'configure', mid: '0', spatial_layer: 0, temporal_layer: 1 })).plugindata.data.configured, 'ok');
 
   let pic = 0;
-  for (; pic < 16; pic++) await picture(pub, pic, pic === 0);
+  for (; pic < 16; pic++) await vp9Picture(pub, pic, pic === 0);
   await until(() => seen(full).some((x) => x.pic === 15 && x.sid === 2) && seen(low).some((x) => x.pic === 12), 10000, 'pictures at both');
   assert.equal(layersOf(seen(full)), 's0t0 s0t1 s0t2 s1t0 s1t1 s1t2 s2t0 s2t1 s2t2');
   assert.equal(layersOf(seen(low)), 's0t0 s0t1');
@@ -97,7 +69,7 @@ test('VP9 SVC: per-subscriber spatial/temporal layers, marker on the top layer, 
   // Down for `full`: at the next picture, no keyframe needed.
   assert.equal((await full.p.async({ request: 'configure', mid: '0', spatial_layer: 1, temporal_layer: 0 })).plugindata.data.configured, 'ok');
   const mark = seen(full).length;
-  for (; pic < 24; pic++) await picture(pub, pic, false);
+  for (; pic < 24; pic++) await vp9Picture(pub, pic, false);
   await until(() => seen(full).some((x) => x.pic === 20), 10000, 'pictures after going down');
   const after = seen(full).slice(mark);
   assert.equal(layersOf(after), 's0t0 s1t0');
@@ -109,15 +81,17 @@ test('VP9 SVC: per-subscriber spatial/temporal layers, marker on the top layer, 
   assert.equal((await low.p.async({ request: 'configure', mid: '0', spatial_layer: 2, temporal_layer: 2 })).plugindata.data.configured, 'ok');
   await until(() => pliCount(pub) > plis, 8000, 'PLI for the spatial switch up');
   const lowMark = seen(low).length;
-  for (; pic < 28; pic++) await picture(pub, pic, false);
+  for (; pic < 28; pic++) await vp9Picture(pub, pic, false);
   await sleep(200);
   assert.ok(seen(low).slice(lowMark).every((x) => x.sid === 0), 'no higher spatial layer before a keyframe');
-  for (; pic < 36; pic++) await picture(pub, pic, pic === 28);
+  for (; pic < 36; pic++) await vp9Picture(pub, pic, pic === 28);
   await until(() => seen(low).some((x) => x.pic === 35 && x.sid === 2), 10000, 'all layers after the keyframe');
   const fromKey = seen(low).filter((x) => x.pic >= 28);
   assert.equal(layersOf(fromKey), 's0t0 s0t1 s0t2 s1t0 s1t1 s1t2 s2t0 s2t1 s2t2');
   assertMarkers(fromKey, 2);
-  await low.p.waitNotification((d) => d.spatial_layer === 2 && d.temporal_layer === 2);
+  // Temporal went up at a TL0 picture before the keyframe, spatial at the keyframe: two events.
+  await low.p.waitNotification((d) => d.temporal_layer === 2 && d.spatial_layer === undefined);
+  await low.p.waitNotification((d) => d.spatial_layer === 2 && d.temporal_layer === undefined);
 
   // One clean stream each, whatever was dropped.
   assertNoGaps(seen(full));

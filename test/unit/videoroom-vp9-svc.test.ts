@@ -155,3 +155,27 @@ test('selector: nothing before a keyframe, spatial up only at a keyframe (with n
   view.wrap(Buffer.from([0x80, 98, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1]));
   assert.equal(sel.process(view, rw, 2300), false);
 });
+
+test('selector: a spatial layer the publisher stopped is not switched to; its own marker is kept', () => {
+  const sel = new Vp9SvcSelector(2, 2);
+  const rw = new SeqTsRewriter({ ssrc: 1, clockRate: 90000 });
+  const view = new RtpView();
+  let seq = 0;
+  const step = (sid: number, key: boolean, now: number, marker = false) => {
+    view.wrap(packet(seq++, sid, 0, key, marker));
+    return sel.process(view, rw, now);
+  };
+  // All three layers once, then only s0/s1 (s1 ends the picture) for longer than 250 ms.
+  for (const sid of [0, 1, 2]) step(sid, true, 0, sid === 2);
+  assert.equal(sel.spatial, 2);
+  for (let t = 40; t <= 400; t += 40) {
+    step(0, false, t);
+    step(1, false, t, true);
+  }
+  sel.reset();
+  assert.equal(step(0, true, 440), true);
+  assert.equal(sel.spatial, 1, 'the stopped layer 2 is skipped');
+  assert.equal(step(1, true, 440, true), true);
+  assert.equal(view.marker, true);
+  assert.equal(sel.needPli, false, 'no keyframe asked for a layer that stopped');
+});

@@ -661,10 +661,14 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     this.#gw.pushEvent(sub.handle, data);
   }
 
-  /** Janus tells a subscriber which VP9 SVC layers it now gets. */
+  /** Janus tells a subscriber which VP9 SVC layers it now gets (only the ones that changed). */
   #svcEvent(sub: Subscriber, st: SubStream): void {
-    if (!st.svc) return;
-    this.#gw.pushEvent(sub.handle, { videoroom: 'event', room: sub.room.id, mid: st.mid, spatial_layer: st.svc.spatial, temporal_layer: st.svc.temporal });
+    const svc = st.svc;
+    if (!svc) return;
+    const data: Record<string, unknown> = { videoroom: 'event', room: sub.room.id, mid: st.mid };
+    if (svc.changedSpatial) data.spatial_layer = svc.spatial;
+    if (svc.changedTemporal) data.temporal_layer = svc.temporal;
+    this.#gw.pushEvent(sub.handle, data);
   }
 
   #keyframesFor(sub: Subscriber, streams: readonly SubStream[]): void {
