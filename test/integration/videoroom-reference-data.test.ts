@@ -4,28 +4,12 @@
  * subscriber's `attached` streams and offer m-lines (whole feed, data mid, legacy feed join), and the
  * publisher's text and binary messages reaching the subscriber on the same label.
  */
-import { test, after, before } from 'node:test';
-import assert from 'node:assert/strict';
-import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
+import { test } from 'node:test';
 import { answerTo, loopbackPeer, offerWith, waitConnected } from '../helpers/werift-peer.ts';
-import { closeAll, Participant, sleep, startVideoRoomServer, track, until } from './videoroom-helpers.ts';
-import type { RunningServer } from '../../src/server.ts';
+import { Participant, sleep, track, until } from './videoroom-helpers.ts';
+import { assertSameRuns, normaliseIds, referencePair, waitPublishing } from './videoroom-reference-common.ts';
 
-let ref: ReferenceJanus;
-let server: RunningServer;
-before(async () => {
-  ref = await startReferenceJanus();
-  server = await startVideoRoomServer();
-});
-after(async () => {
-  await closeAll();
-  await server?.close();
-  await ref?.stop();
-});
-
-function normalise(x: unknown): unknown {
-  return JSON.parse(JSON.stringify(x, (k, v) => (['id', 'feed_id', 'private_id'].includes(k) && typeof v === 'number' ? 'ID' : v)));
-}
+const servers = referencePair();
 
 const kinds = (sdp: string | undefined): string[] => [...(sdp ?? '').matchAll(/m=(audio|video|application) (\d+) ([^ ]+)/g)].map((m) => `${m[1]} ${m[2] === '0' ? 'off' : 'on'} ${m[3]}`);
 
@@ -42,12 +26,7 @@ async function run(wsUrl: string): Promise<Record<string, unknown>> {
   out.answerKinds = kinds(joined.jsep?.sdp);
   await pc.setRemoteDescription(joined.jsep);
   await waitConnected(pc);
-  for (let i = 0; ; i++) {
-    const list = await admin.sync({ request: 'listparticipants', room });
-    if ((list.participants as { publisher?: boolean }[] | undefined)?.some((p) => p.publisher)) break;
-    if (i > 100) throw new Error('the publisher never showed up as publishing');
-    await sleep(50);
-  }
+  await waitPublishing(admin, room);
   // A data-only publisher.
   const dpub = await Participant.attach(wsUrl);
   const dpc = track(loopbackPeer());
@@ -95,19 +74,10 @@ async function run(wsUrl: string): Promise<Record<string, unknown>> {
   out.unsubscribed = { streams: un.plugindata.data.streams, kinds: kinds(un.jsep?.sdp) };
   for (const x of [pc, dpc, spc]) await x.close();
   for (const p of [admin, pub, dpub, other, whole, legacy, sub]) p.close();
-  return normalise(out) as Record<string, unknown>;
+  return normaliseIds(out) as Record<string, unknown>;
 }
 
 test('data streams, subscriber offers and relayed messages match Janus 1.1.2', { timeout: 120_000 }, async () => {
-  const theirs = await run(ref.wsUrl);
-  const ours = await run(`ws://127.0.0.1:${server.ports.ws}`);
-  const diffs: string[] = [];
-  for (const k of Object.keys(theirs)) {
-    try {
-      assert.deepEqual(ours[k], theirs[k]);
-    } catch {
-      diffs.push(`${k}:\n ours   ${JSON.stringify(ours[k])}\n theirs ${JSON.stringify(theirs[k])}`);
-    }
-  }
-  assert.deepEqual(diffs, []);
+  const theirs = await run(servers.theirs);
+  assertSameRuns(await run(servers.ours), theirs);
 });

@@ -5,27 +5,15 @@
  * extmaps), and require_e2ee (publishers and subscribers declaring `e2ee` in their JSEP as janus.js
  * does with Insertable Streams, and the `e2ee` flag on our JSEPs).
  */
-import { test, after, before } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import {
   MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, useAbsSendTime, useAudioLevelIndication, useSdesMid, useTransportWideCC, useVideoOrientation,
 } from 'werift';
-import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
 import { answerTo, loopbackPeer, noStun, VP8, waitConnected, waitGathered } from '../helpers/werift-peer.ts';
-import { closeAll, Participant, sleep, startVideoRoomServer, track } from './videoroom-helpers.ts';
-import type { RunningServer } from '../../src/server.ts';
+import { Participant, track } from './videoroom-helpers.ts';
+import { assertSameRuns, normaliseIds, referencePair, waitPublishing } from './videoroom-reference-common.ts';
 
-let ref: ReferenceJanus;
-let server: RunningServer;
-before(async () => {
-  ref = await startReferenceJanus();
-  server = await startVideoRoomServer();
-});
-after(async () => {
-  await closeAll();
-  await server?.close();
-  await ref?.stop();
-});
+const servers = referencePair();
 
 const opus = (parameters: string) => new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111, parameters });
 
@@ -57,19 +45,6 @@ const lines = (sdp: string | undefined, re: RegExp): string[] => (sdp ?? '').spl
 const CORE_EXTS = new Set(['http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time']);
 const extUris = (sdp: string | undefined, offer = false): string[] => lines(sdp, /^a=extmap:/).map((l) => l.split(' ')[1])
   .filter((u) => !CORE_EXTS.has(u) && !(offer && u === 'urn:ietf:params:rtp-hdrext:sdes:mid')).sort();
-
-function normalise(x: unknown): unknown {
-  return JSON.parse(JSON.stringify(x, (k, v) => (['id', 'feed_id', 'private_id'].includes(k) && typeof v === 'number' ? 'ID' : v)));
-}
-
-async function waitPublishing(admin: Participant, room: number): Promise<void> {
-  for (let i = 0; ; i++) {
-    const list = await admin.sync({ request: 'listparticipants', room });
-    if ((list.participants as { publisher?: boolean }[] | undefined)?.some((p) => p.publisher)) return;
-    if (i > 100) throw new Error('the publisher never showed up as publishing');
-    await sleep(50);
-  }
-}
 
 const VARIANTS: Array<[string, Record<string, unknown>, string?]> = [
   ['defaults', {}],
@@ -105,7 +80,7 @@ async function sdpOptions(wsUrl: string): Promise<Record<string, unknown>> {
     sub.close();
   }
   admin.close();
-  return normalise(out) as Record<string, unknown>;
+  return normaliseIds(out) as Record<string, unknown>;
 }
 
 async function e2ee(wsUrl: string): Promise<Record<string, unknown>> {
@@ -142,25 +117,15 @@ async function e2ee(wsUrl: string): Promise<Record<string, unknown>> {
   }
   await pc.close();
   for (const p of [admin, plain, pub, watcher]) p.close();
-  return normalise(out) as Record<string, unknown>;
-}
-
-function compare(theirs: Record<string, unknown>, ours: Record<string, unknown>): void {
-  const diffs: string[] = [];
-  for (const k of Object.keys(theirs)) {
-    try {
-      assert.deepEqual(ours[k], theirs[k]);
-    } catch {
-      diffs.push(`${k}:\n ours   ${JSON.stringify(ours[k])}\n theirs ${JSON.stringify(theirs[k])}`);
-    }
-  }
-  assert.deepEqual(diffs, []);
+  return normaliseIds(out) as Record<string, unknown>;
 }
 
 test('opus_fec, opus_dtx and the extension switches shape the SDP as in Janus 1.1.2', { timeout: 120_000 }, async () => {
-  compare(await sdpOptions(ref.wsUrl), await sdpOptions(`ws://127.0.0.1:${server.ports.ws}`));
+  const theirs = await sdpOptions(servers.theirs);
+  assertSameRuns(await sdpOptions(servers.ours), theirs);
 });
 
 test('require_e2ee: publishers must declare e2ee, JSEPs carry it, as in Janus 1.1.2', { timeout: 120_000 }, async () => {
-  compare(await e2ee(ref.wsUrl), await e2ee(`ws://127.0.0.1:${server.ports.ws}`));
+  const theirs = await e2ee(servers.theirs);
+  assertSameRuns(await e2ee(servers.ours), theirs);
 });

@@ -9,35 +9,15 @@
  * it ignores spatial_layer/temporal_layer and keeps forwarding every layer; Portunus selects layers as
  * Janus documents (and its later sources do).
  */
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import type { RtpPacket } from 'werift';
-import { parseJcfg } from '../../src/config/jcfg.ts';
 import { Vp9Descriptor } from '../../src/media/vp9-descriptor.ts';
-import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
-import { closeAll, Participant, peerWith, rawPublisher, sleep, startVideoRoomServer, subscribe, until, vp9Picture, VP9, VR, type Subscribing } from './videoroom-helpers.ts';
-import type { RunningServer } from '../../src/server.ts';
+import { Participant, peerWith, rawPublisher, sleep, subscribe, until, vp9Picture, VP9, type Subscribing } from './videoroom-helpers.ts';
+import { assertSameRuns, normaliseIds, referencePair, waitPublishing } from './videoroom-reference-common.ts';
 
-let ref: ReferenceJanus;
-let server: RunningServer;
-before(async () => {
-  ref = await startReferenceJanus();
-  // The same rooms as the reference: its VP9-SVC demo room 5678 is the one compared.
-  const cfg = parseJcfg(readFileSync('/etc/janus/janus.plugin.videoroom.jcfg', 'utf8'));
-  server = await startVideoRoomServer((c) => {
-    c.pluginConfigs = { ...(c.pluginConfigs ?? {}), [VR]: cfg };
-  });
-});
-after(async () => {
-  await closeAll();
-  await server?.close();
-  await ref?.stop();
-});
-
-function normalise(x: unknown): unknown {
-  return JSON.parse(JSON.stringify(x, (k, v) => (['id', 'feed_id', 'private_id'].includes(k) && typeof v === 'number' ? 'ID' : v)));
-}
+// The same rooms on both: the reference's VP9-SVC demo room 5678 is the one compared.
+const servers = referencePair({ sameRooms: true });
 
 /** Layers (and markers) of the packets of pictures >= `from`, as `s<sid>t<tid><M?>`, sorted and unique. */
 function layers(s: Subscribing, from: number): string {
@@ -56,12 +36,7 @@ async function run(wsUrl: string): Promise<Record<string, unknown>> {
   const admin = await Participant.attach(wsUrl);
   const room = 5678;
   const pub = await rawPublisher(wsUrl, room, { video: VP9 });
-  for (let i = 0; ; i++) {
-    const list = await admin.sync({ request: 'listparticipants', room });
-    if ((list.participants as { publisher?: boolean }[] | undefined)?.some((p) => p.publisher)) break;
-    if (i > 100) throw new Error('the publisher never showed up as publishing');
-    await sleep(50);
-  }
+  await waitPublishing(admin, room);
   const other = await Participant.attach(wsUrl);
   out.publishers = (await other.async({ request: 'join', room, ptype: 'publisher', display: 'o' })).plugindata.data.publishers;
   const sub = await subscribe(wsUrl, room, [{ feed: pub.id, mid: '1' }], {}, peerWith([], [VP9]));
@@ -82,12 +57,12 @@ async function run(wsUrl: string): Promise<Record<string, unknown>> {
   out.badConfigure = bad.plugindata.data;
   await pub.pc.close();
   await sub.pc.close();
-  return normalise(out) as Record<string, unknown>;
+  return normaliseIds(out) as Record<string, unknown>;
 }
 
 test('VP9 SVC: streams and default forwarding match Janus 1.1.2; layer selection where 1.1.2 does none', { timeout: 120_000 }, async () => {
-  const theirs = await run(ref.wsUrl);
-  const ours = await run(`ws://127.0.0.1:${server.ports.ws}`);
+  const theirs = await run(servers.theirs);
+  const ours = await run(servers.ours);
   // The pinned difference: 1.1.2 keeps forwarding every layer and sends no layer event.
   assert.equal(theirs.lowerLayers, 's0t0 s0t1 s0t2 s1t0 s1t1 s1t2 s2t0M s2t1M s2t2M');
   assert.deepEqual(theirs.events, []);
@@ -96,13 +71,5 @@ test('VP9 SVC: streams and default forwarding match Janus 1.1.2; layer selection
   assert.deepEqual(ours.events, [{ videoroom: 'event', room: 5678, mid: '0', spatial_layer: 1, temporal_layer: 0 }]);
   assert.equal(ours.svcDescribed, true);
   for (const k of ['lowerLayers', 'events', 'svcDescribed']) delete theirs[k];
-  const diffs: string[] = [];
-  for (const k of Object.keys(theirs)) {
-    try {
-      assert.deepEqual(ours[k], theirs[k]);
-    } catch {
-      diffs.push(`${k}:\n ours   ${JSON.stringify(ours[k])}\n theirs ${JSON.stringify(theirs[k])}`);
-    }
-  }
-  assert.deepEqual(diffs, []);
+  assertSameRuns(ours, theirs);
 });

@@ -4,28 +4,20 @@
  * only with a token that grants "janus.plugin.videoroom[room=<id>]", with the same error codes and
  * reasons as Janus, and how a room token and the pin interact with and without signed_tokens.
  */
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { signToken } from '../../src/core/auth.ts';
-import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
 import { JanusWsClient, newTransaction } from '../helpers/janus-client.ts';
-import { closeAll, startVideoRoomServer, track, VR } from './videoroom-helpers.ts';
-import type { RunningServer } from '../../src/server.ts';
+import { track, VR } from './videoroom-helpers.ts';
+import { assertSameRuns, referencePair } from './videoroom-reference-common.ts';
 
 const SECRET = 'vroom-signing-secret';
-let ref: ReferenceJanus;
-let server: RunningServer;
-before(async () => {
-  ref = await startReferenceJanus({ pluginSettings: { 'janus.jcfg': { token_auth: 'true', token_auth_secret: SECRET } } });
-  server = await startVideoRoomServer((c) => {
+const servers = referencePair({
+  reference: { pluginSettings: { 'janus.jcfg': { token_auth: 'true', token_auth_secret: SECRET } } },
+  mutate: (c) => {
     c.general.token_auth = true;
     c.general.token_auth_secret = SECRET;
-  });
-});
-after(async () => {
-  await closeAll();
-  await server?.close();
-  await ref?.stop();
+  },
 });
 
 const expiry = () => Math.floor(Date.now() / 1000) + 3600;
@@ -98,22 +90,14 @@ const OURS_ONLY: Record<string, unknown> = {
 };
 
 test('signed_tokens rooms admit only room-scoped signed tokens, as Janus 1.1.2', { timeout: 120_000 }, async () => {
-  const theirs = await run(ref.wsUrl);
-  const ours = await run(`ws://127.0.0.1:${server.ports.ws}`);
+  const theirs = await run(servers.theirs);
+  const ours = await run(servers.ours);
   for (const [k, v] of Object.entries(OURS_ONLY)) {
     assert.equal((theirs[k] as any).error_code, 433, `Janus 1.1.2 refuses ${k}`);
     assert.deepEqual(ours[k], v, k);
     delete theirs[k];
   }
-  const diffs: string[] = [];
-  for (const k of Object.keys(theirs)) {
-    try {
-      assert.deepEqual(ours[k], theirs[k]);
-    } catch {
-      diffs.push(`${k}:\n ours   ${JSON.stringify(ours[k])}\n theirs ${JSON.stringify(theirs[k])}`);
-    }
-  }
-  assert.deepEqual(diffs, []);
+  assertSameRuns(ours, theirs);
   // What the comparison rests on: the signed room refuses a join without its room token.
   assert.equal((theirs['signed: core token only / publisher'] as any).error_code, 433);
 });
