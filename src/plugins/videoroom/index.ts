@@ -808,9 +808,12 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     const role = (handle.pluginState as HandleState | undefined)?.role;
     if (!role) return { state: 'none' };
     if (role.kind === 'publisher') {
-      return { type: 'publisher', room: role.room.id, id: role.id, private_id: role.privateId, ...(role.display !== undefined ? { display: role.display } : {}), publishing: role.publishing, streams: role.streams.map((s) => ({ mid: s.mid, type: s.type, codec: s.codec, packets: s.packets, subscribers: s.sinks.length })) };
+      return { type: 'publisher', room: role.room.id, id: role.id, private_id: role.privateId, ...(role.display !== undefined ? { display: role.display } : {}), ...(role.e2ee ? { e2ee: true } : {}), publishing: role.publishing, streams: role.streams.map((s) => ({ mid: s.mid, type: s.type, codec: s.codec, packets: s.packets, subscribers: s.sinks.length })) };
     }
-    return { type: 'subscriber', room: role.room.id, paused: role.paused, streams: role.streams.map((s) => ({ mid: s.mid, type: s.type, active: s.active, feed_id: s.feedId, packets: s.packets })) };
+    return {
+      type: 'subscriber', room: role.room.id, paused: role.paused,
+      streams: role.streams.map((s) => ({ mid: s.mid, type: s.type, active: s.active, feed_id: s.feedId, packets: s.packets, ...(s.type === 'data' ? { sources: s.dataSources.length } : {}), ...(s.svc ? { 'spatial-layer': s.svc.spatial, 'temporal-layer': s.svc.temporal } : {}) })),
+    };
   }
 }
 
