@@ -137,15 +137,16 @@ export class SimulcastSelector {
   /**
    * Decide on one incoming video packet: true to echo it, in which case its sequence number,
    * timestamp (and VP8 descriptor) were rewritten in place. Sets changedSubstream, changedTemporal
-   * and needPli for the caller.
+   * and needPli for the caller. `knownSubstream` (0-2) is given when the caller already knows the
+   * packet's substream (the Streaming plugin: one source port per substream); -1 = from SSRC/rid.
    */
-  process(buf: Buffer, nowMs: number): boolean {
+  process(buf: Buffer, nowMs: number, knownSubstream = -1): boolean {
     this.changedSubstream = false;
     this.changedTemporal = false;
     this.needPli = false;
     const view = this.#view;
     if (!view.wrap(buf)) return false;
-    const substream = this.#substreamOf(view);
+    const substream = knownSubstream >= 0 && knownSubstream < this.count ? knownSubstream : this.#substreamOf(view);
     if (substream < 0) return false;
     const top = this.count - 1;
     if (this.tempTarget >= 0 && substream > this.tempTarget && substream > this.substream && substream <= Math.min(this.target, top)) {
