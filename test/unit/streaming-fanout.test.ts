@@ -34,17 +34,17 @@ function rtp(pt: number, seq: number, ts: number, payload: Buffer): Buffer {
 const key = Buffer.from([0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 1, 2, 3]);
 const inter = Buffer.from([0x10, 0x01, 0x00, 0x00, 9, 9, 9, 9]);
 
-function viewer(id: number, pt: number, live = true): Viewer {
-  return { handle: { sessionId: 1, handleId: id, opaqueId: undefined, pluginState: undefined }, streams: [newViewerStream(`v${id}`, pt, 90000, true)], live, dataReady: false };
+function viewer(f: Fanout, id: number, pt: number, live = true): Viewer {
+  return { handle: { sessionId: 1, handleId: id, opaqueId: undefined, pluginState: undefined }, streams: [newViewerStream(f.streams[0], `v${id}`, pt)], live, dataReady: false };
 }
 
 test('fan-out: per-viewer payload type and sequence, source buffer intact, keyframe buffer primes late viewers', () => {
   const { gw, sent } = recordingGateway();
   const spec = parseMountpoint({ type: 'rtp', media: [{ type: 'video', mid: 'v', port: 0, pt: 100, codec: 'vp8', videobufferkf: true }] }, 1, false);
   const f = new Fanout(gw, spec.streams);
-  const a = viewer(1, 96);
-  const b = viewer(2, 98);
-  const paused = viewer(3, 96, false);
+  const a = viewer(f, 1, 96);
+  const b = viewer(f, 2, 98);
+  const paused = viewer(f, 3, 96, false);
   f.viewers.add(a);
   f.viewers.add(b);
   f.viewers.add(paused);
@@ -63,7 +63,7 @@ test('fan-out: per-viewer payload type and sequence, source buffer intact, keyfr
   assert.deepEqual(sent[0].bytes.subarray(12), key);
   // A late viewer is primed from the buffer (keyframe + what followed), in order.
   sent.length = 0;
-  const late = viewer(4, 97);
+  const late = viewer(f, 4, 97);
   f.viewers.add(late);
   f.primeViewer(late);
   assert.deepEqual(sent.map((s) => [s.handle, s.bytes.subarray(12)[1]]), [[4, 0x00], [4, 0x01]]);

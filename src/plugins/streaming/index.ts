@@ -16,10 +16,11 @@ import type { PortunusConfig } from '../../config/types.ts';
 import { parseSdp } from '../../core/webrtc/sdp.ts';
 import { parsePortRangeString, type PortRange } from '../../media/udp-ports.ts';
 import { STREAMING_ERROR, StreamingError, invalid, noSuchMountpoint, unauthorized } from './errors.ts';
-import { newViewerStream, type Viewer } from './fanout.ts';
+import { newViewerStream, resetSimulcast, type Viewer } from './fanout.ts';
 import type { Mountpoint } from './mountpoint.ts';
 import { buildOffer, offeredPt } from './offer.ts';
 import { check, truthy } from './params.ts';
+import { DEFAULT_FALLBACK_US } from '../../media/simulcast.ts';
 import { MountpointRegistry } from './registry.ts';
 import { parseMountpoint } from './spec.ts';
 import { startRtspSource } from './rtsp-source.ts';
@@ -205,7 +206,7 @@ export class StreamingPlugin implements Plugin {
       if (s.destroyed) return;
       throw new StreamingError(STREAMING_ERROR.INVALID_STATE, 'No media to offer (source not ready)');
     }
-    for (const st of usable) viewer.streams[st.index] = newViewerStream(st.spec.mid, offeredPt(st), st.clockRate || 48000, st.video);
+    for (const st of usable) viewer.streams[st.index] = newViewerStream(st, st.spec.mid, offeredPt(st));
     if (!mp.live) s.onDemand = new OnDemandFile(mp, this.#gw, viewer, () => this.#ended(s));
     const sdp = buildOffer(mp.spec.name, ++s.offers, usable);
     this.#gw.pushEvent(s.handle, { streaming: 'event', result: { status: 'preparing' } }, { transaction, jsep: { type: 'offer', sdp } });
@@ -258,7 +259,26 @@ export class StreamingPlugin implements Plugin {
     const v = s.viewer;
     const mp = s.mountpoint;
     if (!v || !mp) throw new StreamingError(STREAMING_ERROR.NO_SUCH_MOUNTPOINT, "Can't configure: not on a mountpoint");
-    check(body, [['media', 'array'], ['audio', 'boolean'], ['video', 'boolean'], ['data', 'boolean']]);
+    const layerRules = [['substream', 'integer'], ['temporal', 'integer'], ['fallback', 'integer']] as const;
+    check(body, [['media', 'array'], ['audio', 'boolean'], ['video', 'boolean'], ['data', 'boolean'], ...layerRules]);
+    // Simulcast targets (JANUS-REFERENCE 2.5 configure): per mid, or top-level for every simulcast stream.
+    const setLayers = (i: number, o: Record<string, unknown>): void => {
+      const vs = v.streams[i];
+      const sim = vs?.sim;
+      if (!vs || !sim) return;
+      if (typeof o.substream === 'number') {
+        if (o.substream < 0 || o.substream > 2) throw invalid('substream');
+        vs.substreamTarget = o.substream;
+        if (sim.setTarget(o.substream)) this.#gw.pushEvent(s.handle, { streaming: 'event', result: { mid: vs.mid, substream: sim.substream } });
+        else mp.fanout.streams[i].requestKeyframe?.();
+      }
+      if (typeof o.temporal === 'number') {
+        if (o.temporal < 0 || o.temporal > 2) throw invalid('temporal');
+        vs.temporalTarget = o.temporal;
+        if (sim.setTemporalTarget(o.temporal)) this.#gw.pushEvent(s.handle, { streaming: 'event', result: { mid: vs.mid, temporal: sim.templayer } });
+      }
+      if (typeof o.fallback === 'number') sim.fallbackMs = (o.fallback || DEFAULT_FALLBACK_US) / 1000;
+    };
     const setSend = (i: number, send: boolean): void => {
       const vs = v.streams[i];
       if (!vs) return;
@@ -273,9 +293,12 @@ export class StreamingPlugin implements Plugin {
         if (typeof mid !== 'string') throw new StreamingError(STREAMING_ERROR.MISSING_ELEMENT, 'Missing element (mid)');
         const i = mp.fanout.streams.findIndex((st) => st.spec.mid === mid);
         if (i < 0) throw new StreamingError(STREAMING_ERROR.INVALID_ELEMENT, `Invalid element (no such mid ${mid.slice(0, 16)})`);
+        check(item as Record<string, unknown>, [['send', 'boolean'], ...layerRules]);
         if (typeof send === 'boolean') setSend(i, send);
+        setLayers(i, item as Record<string, unknown>);
       }
     }
+    mp.fanout.streams.forEach((_st, i) => setLayers(i, body));
     for (const type of ['audio', 'video', 'data'] as const) {
       if (typeof body[type] !== 'boolean') continue;
       mp.fanout.streams.forEach((st, i) => { if (st.spec.type === type) setSend(i, body[type] as boolean); });
@@ -304,7 +327,11 @@ export class StreamingPlugin implements Plugin {
     }
     from.fanout.viewers.delete(v);
     from.source?.viewersChanged?.(from.fanout.viewers.size);
-    for (const vs of v.streams) vs?.rewriter.switchSource();
+    for (const [i, vs] of v.streams.entries()) {
+      if (!vs) continue;
+      vs.rewriter.switchSource();
+      resetSimulcast(vs, to.fanout.streams[i]);
+    }
     s.mountpoint = to;
     to.fanout.viewers.add(v);
     to.source?.viewersChanged?.(to.fanout.viewers.size);

@@ -91,12 +91,14 @@ export class Mountpoint {
       } else {
         m.datatype = st.codec;
       }
+      if (st.simulcast > 0) m.simulcast = true;
       m.packets = st.packets;
       if (privileged) {
         const b = this.source?.bound?.[st.index];
         if (b) {
           m.port = b.port;
           if (b.rtcpPort !== undefined) m.rtcp_port = b.rtcpPort;
+          b.simulcastPorts?.forEach((p, k) => { m[`port${k + 2}`] = p; });
         }
         if (st.spec.mcast) m.mcast = st.spec.mcast;
         if (st.recorder) m.recording = st.recorder.path;
@@ -118,11 +120,13 @@ export class Mountpoint {
       this.fanout.streams.forEach((st, i) => {
         e[`${st.spec.type}_port`] = bound[i].port;
         if (bound[i].rtcpPort !== undefined) e[`${st.spec.type}_rtcp_port`] = bound[i].rtcpPort;
+        bound[i].simulcastPorts?.forEach((p, k) => { e[`${st.spec.type}_port_${k + 2}`] = p; });
       });
     } else if (bound) {
       e.ports = this.fanout.streams.map((st, i) => {
         const m: Record<string, unknown> = { type: st.spec.type, mid: st.spec.mid, port: bound[i].port };
         if (bound[i].rtcpPort !== undefined) m.rtcp_port = bound[i].rtcpPort;
+        bound[i].simulcastPorts?.forEach((p, k) => { m[`port${k + 2}`] = p; });
         return m;
       });
     }
