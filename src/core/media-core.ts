@@ -169,10 +169,13 @@ export class MediaCore {
     }
   }
 
-  /** A JSEP from the plugin: returns it with our ICE/DTLS attributes and candidates. */
+  /**
+   * A JSEP from the plugin: returns it with our ICE/DTLS attributes and candidates. Other
+   * attributes the plugin set (e2ee, as Janus passes it to janus.js) are kept.
+   */
   async preparePluginJsep(handle: Handle, jsep: Jsep): Promise<Jsep> {
     const sdp = await this.#mediaFor(handle).prepareLocal(jsep.type, jsep.sdp);
-    return { type: jsep.type, sdp };
+    return { ...jsep, type: jsep.type, sdp };
   }
 
   trickle(handle: Handle, candidate: Record<string, unknown>): boolean {
