@@ -73,8 +73,13 @@ export class LiveStream {
   requestKeyframe: (() => void) | undefined;
   /** Simulcast: number of substreams (2 or 3), 0 = none. */
   readonly simulcast: number;
+  /**
+   * Video whose keyframes can be seen: not for e2ee mountpoints, whose payloads are opaque
+   * (a viewer waiting for a keyframe would wait forever).
+   */
+  readonly waitsForKeyframes: boolean;
 
-  constructor(spec: StreamSpec, index: number) {
+  constructor(spec: StreamSpec, index: number, e2ee: boolean) {
     this.spec = spec;
     this.index = index;
     this.video = spec.type === 'video';
@@ -82,6 +87,7 @@ export class LiveStream {
     this.clockRate = spec.clockRate;
     this.fmtp = spec.fmtp;
     this.simulcast = spec.simulcastPorts ? spec.simulcastPorts.length + 1 : 0;
+    this.waitsForKeyframes = this.video && !e2ee;
   }
 }
 
@@ -122,9 +128,9 @@ export class Fanout {
   /** Packets relayed to viewers (all streams). */
   forwarded = 0;
 
-  constructor(gw: GatewayFacade, streams: StreamSpec[]) {
+  constructor(gw: GatewayFacade, streams: StreamSpec[], e2ee = false) {
     this.#gw = gw;
-    this.streams = streams.map((s, i) => new LiveStream(s, i));
+    this.streams = streams.map((s, i) => new LiveStream(s, i, e2ee));
   }
 
   /**
@@ -253,7 +259,7 @@ export class Fanout {
     for (const s of this.streams) {
       const vs = v.streams[s.index];
       if (!vs || !s.video) continue;
-      if (vs.sim !== null) {
+      if (vs.sim !== null || !s.waitsForKeyframes) {
         // The selector starts on a keyframe of a substream it may forward.
         s.requestKeyframe?.();
         continue;
@@ -303,7 +309,7 @@ export class Fanout {
         if (!vs) continue;
         vs.rewriter.switchSource();
         resetSimulcast(vs, s);
-        if (s.video) vs.waitKeyframe = true;
+        if (s.waitsForKeyframes) vs.waitKeyframe = true;
       }
     }
   }
@@ -311,7 +317,7 @@ export class Fanout {
 
 export function newViewerStream(s: LiveStream, mid: string, pt: number): ViewerStream {
   const vs: ViewerStream = {
-    mid, pt, send: true, waitKeyframe: s.video, rewriter: new SeqTsRewriter({ ssrc: 0, clockRate: s.clockRate || 48000 }), sim: null, substreamTarget: 2, temporalTarget: 2,
+    mid, pt, send: true, waitKeyframe: s.waitsForKeyframes, rewriter: new SeqTsRewriter({ ssrc: 0, clockRate: s.clockRate || 48000 }), sim: null, substreamTarget: 2, temporalTarget: 2,
   };
   resetSimulcast(vs, s);
   return vs;

@@ -21,7 +21,9 @@ import type { Mountpoint } from './mountpoint.ts';
 import { buildOffer, offeredPt } from './offer.ts';
 import { check, truthy } from './params.ts';
 import { DEFAULT_FALLBACK_US } from '../../media/simulcast.ts';
-import { MountpointRegistry } from './registry.ts';
+import { MountpointRegistry, type Persist } from './registry.ts';
+import { saveJcfg } from '../../config/jcfg-write.ts';
+import path from 'node:path';
 import { parseMountpoint } from './spec.ts';
 import { startRtspSource } from './rtsp-source.ts';
 import { startFileSource, OnDemandFile } from './file-source.ts';
@@ -71,7 +73,7 @@ export class StreamingPlugin implements Plugin {
       range: parsePortRangeString(typeof rangeText === 'string' ? rangeText : undefined),
       iface: typeof general.iface === 'string' && general.iface !== '' ? general.iface : '0.0.0.0',
       recording: { baseDir: process.cwd(), protectedFolders: global.general.protected_folders, ...(tmpExt ? { tmpExt } : {}) },
-    }, (mp) => this.#startSource(mp), (mp) => this.#kickAll(mp));
+    }, (mp) => this.#startSource(mp), (mp) => this.#kickAll(mp), this.#persister(config, global.general.configs_folder));
     for (const [name, section] of Object.entries(config)) {
       if (name === 'general' || typeof section !== 'object' || section === null || Array.isArray(section)) continue;
       const body = section as Record<string, unknown>;
@@ -79,11 +81,33 @@ export class StreamingPlugin implements Plugin {
         const id = body.id ?? name;
         const spec = parseMountpoint(body, this.#stringIds ? String(id) : Number(id), true, name);
         if (!this.#stringIds && !Number.isSafeInteger(spec.id)) throw invalid('id');
-        await this.#registry.add(spec);
+        const mp = await this.#registry.add(spec);
+        mp.section = name;
+        mp.config = structuredClone(body);
       } catch (err) {
         gateway.log.warn(`streaming: mountpoint '${name}' skipped: ${(err as Error).message}`);
       }
     }
+  }
+
+  /**
+   * Permanent mountpoints (create/edit/destroy with `permanent`): the plugin's configuration as
+   * loaded, with the changed section, written back to <configs_folder>/janus.plugin.streaming.jcfg.
+   */
+  #persister(config: Record<string, unknown>, folder: string | undefined): Persist | undefined {
+    if (!folder) return undefined;
+    const file = path.join(folder, `${this.package}.jcfg`);
+    const raw = structuredClone(config);
+    let writing = Promise.resolve();
+    return (section, group) => {
+      if (group) raw[section] = structuredClone(group);
+      else delete raw[section];
+      // One write at a time, in request order.
+      writing = writing.catch(() => undefined).then(() => saveJcfg(file, raw));
+      return writing.catch((err: unknown) => {
+        throw new StreamingError(STREAMING_ERROR.UNKNOWN_ERROR, `Error saving the configuration: ${(err as Error).message}`);
+      });
+    };
   }
 
   async #startSource(mp: Mountpoint): Promise<void> {
@@ -209,7 +233,8 @@ export class StreamingPlugin implements Plugin {
     for (const st of usable) viewer.streams[st.index] = newViewerStream(st, st.spec.mid, offeredPt(st));
     if (!mp.live) s.onDemand = new OnDemandFile(mp, this.#gw, viewer, () => this.#ended(s));
     const sdp = buildOffer(mp.spec.name, ++s.offers, usable);
-    this.#gw.pushEvent(s.handle, { streaming: 'event', result: { status: 'preparing' } }, { transaction, jsep: { type: 'offer', sdp } });
+    // As Janus: janus.js sets up insertable streams when the offer says e2ee.
+    this.#gw.pushEvent(s.handle, { streaming: 'event', result: { status: 'preparing' } }, { transaction, jsep: { type: 'offer', sdp, ...(mp.spec.e2ee ? { e2ee: true } : {}) } });
   }
 
   #start(s: StreamingSession, transaction: string, jsep: Jsep | undefined): void {
@@ -282,7 +307,7 @@ export class StreamingPlugin implements Plugin {
     const setSend = (i: number, send: boolean): void => {
       const vs = v.streams[i];
       if (!vs) return;
-      if (send && !vs.send && mp.fanout.streams[i].video) vs.waitKeyframe = true;
+      if (send && !vs.send && mp.fanout.streams[i].waitsForKeyframes) vs.waitKeyframe = true;
       vs.send = send;
       if (send && mp.fanout.streams[i].video) mp.fanout.streams[i].requestKeyframe?.();
     };

@@ -22,8 +22,9 @@ export class Mountpoint {
   readonly spec: MountpointSpec;
   readonly fanout: Fanout;
   source: MountpointSource | undefined;
-  /** Written to the plugin's .jcfg on create/edit (permanent). */
-  permanent = false;
+  /** Permanent mountpoints: the section of janus.plugin.streaming.jcfg and its settings. */
+  section: string | undefined;
+  config: Record<string, unknown> | undefined;
   destroyed = false;
   readonly createdMs = performance.now();
 
@@ -52,6 +53,7 @@ export class Mountpoint {
     const e: Record<string, unknown> = { id: s.id, type: this.live ? 'live' : 'on demand', description: s.description };
     if (s.metadata !== undefined) e.metadata = s.metadata;
     e.enabled = s.enabled;
+    if (s.e2ee) e.e2ee = true;
     e.media = this.fanout.streams.map((st) => this.#mediaSummary(st.index));
     return e;
   }
@@ -72,6 +74,7 @@ export class Mountpoint {
     if (s.metadata !== undefined) e.metadata = s.metadata;
     e.enabled = s.enabled;
     e.viewers = this.fanout.viewers.size;
+    if (s.e2ee) e.e2ee = true;
     if (privileged) {
       if (s.secret !== undefined) e.secret = s.secret;
       if (s.pin !== undefined) e.pin = s.pin;

@@ -77,6 +77,16 @@ export interface MountpointSpec {
   rtsp?: RtspSpec;
   /** SRTP-protected RTP sources (srtpsuite 32|80, srtpcrypto: base64 of the 30-byte key+salt). */
   srtp?: { suite: 32 | 80; key: Buffer; salt: Buffer };
+  /**
+   * End-to-end encrypted media (insertable streams): viewers' offers carry `e2ee: true` for
+   * janus.js, and payloads are opaque, so no keyframe detection or buffering.
+   */
+  e2ee: boolean;
+  /**
+   * Janus' helper threads for the fan-out. Accepted and kept for `info`; Portunus' fan-out is one
+   * loop in the event loop either way (see README: Helper threads).
+   */
+  threads: number;
 }
 
 const AUDIO_RATES: Record<string, [number, number?]> = {
@@ -255,7 +265,7 @@ export function parseMountpoint(body: Record<string, unknown>, id: number | stri
   const name = r.str('name') ?? sectionName ?? `mp-${String(id)}`;
   const spec: MountpointSpec = {
     id, name, description: r.str('description') ?? name, isPrivate: r.bool('is_private'), enabled: !r.has('enabled') || r.bool('enabled'),
-    source: type, legacy: !r.has('media'), streams: [],
+    source: type, legacy: !r.has('media'), streams: [], e2ee: r.bool('e2ee'), threads: r.int('threads', 64) ?? 0,
   };
   const metadata = r.str('metadata');
   if (metadata !== undefined) spec.metadata = metadata;
@@ -277,6 +287,12 @@ export function parseMountpoint(body: Record<string, unknown>, id: number | stri
   const rtpSource = type === 'rtp';
   spec.streams = r.has('media') ? mediaStreams(body.media, rtpSource, lenient) : legacyStreams(r, rtpSource, lenient, false);
   if (spec.streams.length === 0) throw new StreamingError(STREAMING_ERROR.CANT_CREATE, "Can't add 'rtp' stream, no audio, video or data have to be streamed...");
+  if (spec.e2ee) {
+    for (const st of spec.streams) {
+      st.bufferKeyframe = false;
+      if (st.simulcastPorts) throw new StreamingError(STREAMING_ERROR.CANT_CREATE, "Can't create mountpoint (simulcast needs readable payloads, not e2ee)");
+    }
+  }
   if (type === 'rtsp') spec.rtsp = rtspFrom(r, false);
   if (rtpSource && (r.has('srtpsuite') || r.has('srtpcrypto'))) spec.srtp = srtpFrom(r);
   return spec;
