@@ -59,7 +59,7 @@
     el.res.textContent = '';
     el.res.dataset.width = '0';
     el.res.dataset.height = '0';
-    el.simulcast.hidden = true;
+    el.simulcast.style.display = 'none';
     el.substream.dataset.substream = '';
     el.substream.textContent = '–';
     stream = null;
@@ -163,7 +163,7 @@
         const info = (r && r.info) || {};
         el.description.textContent = info.description || '';
         // Simulcast mountpoints: let the viewer pick a quality (configure substream).
-        el.simulcast.hidden = !(info.media || []).some((m) => m.simulcast === true);
+        el.simulcast.style.display = (info.media || []).some((m) => m.simulcast === true) ? '' : 'none';
       },
     });
     streaming.send({ message: { request: 'watch', id: numeric } });
