@@ -30,31 +30,19 @@ const [audioPort, videoPort] = (created.stream.ports as Array<{ port: number }>)
 const info = await admin.sync({ request: 'info', id: 700 });
 
 const w = await watch(server, 700);
-// Senders to the groups, on lo (RtpSender's socket, told which interface multicast leaves by).
-const audio = new RtpSender(audioPort, 111, 0x1234);
-const video = new RtpSender(videoPort, 100, 0x5678);
+// Senders to the groups, leaving by lo.
+const audio = new RtpSender(audioPort, 111, 0x1234, AUDIO_GROUP);
+const video = new RtpSender(videoPort, 100, 0x5678, VIDEO_GROUP);
 for (const s of [audio, video]) {
   await new Promise<void>((ok) => s.sock.bind(0, '127.0.0.1', ok));
   s.sock.setMulticastInterface('127.0.0.1');
   s.sock.setMulticastLoopback(true);
 }
-const send = (s: RtpSender, group: string, payload: Buffer, marker: boolean): void => {
-  // RtpSender.send targets 127.0.0.1: here the same header goes to the group instead.
-  const h = Buffer.alloc(12);
-  h[0] = 0x80;
-  h[1] = (marker ? 0x80 : 0) | s.pt;
-  h.writeUInt16BE(s.seq, 2);
-  h.writeUInt32BE(s.ts >>> 0, 4);
-  h.writeUInt32BE(s.ssrc, 8);
-  s.seq = (s.seq + 1) & 0xffff;
-  s.ts += marker ? 3000 : 960;
-  s.sock.send(Buffer.concat([h, payload]), s.port, group);
-};
 const opus = Buffer.from('fc' + '5a'.repeat(60), 'hex');
 let frame = 0;
 const timer = setInterval(() => {
-  send(audio, AUDIO_GROUP, opus, false);
-  send(video, VIDEO_GROUP, vp8Payload(frame % 10 === 0, frame & 0xff, 200), true);
+  audio.send(opus);
+  video.send(vp8Payload(frame % 10 === 0, frame & 0xff, 200), true);
   frame++;
 }, 20);
 let ok = true;
