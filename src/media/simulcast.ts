@@ -161,6 +161,8 @@ export class SimulcastSelector {
           this.substream = substream;
           this.changedSubstream = true;
           this.#vp8.switchSource();
+          // Substreams may share an SSRC (Streaming: told apart by port): re-base explicitly.
+          this.#rewriter.switchSource();
         } else if (nowMs - this.#lastPliMs >= PLI_INTERVAL_MS) {
           this.#lastPliMs = nowMs;
           this.needPli = true;
