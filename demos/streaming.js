@@ -163,7 +163,7 @@
         const info = (r && r.info) || {};
         el.description.textContent = info.description || '';
         // Simulcast mountpoints: let the viewer pick a quality (configure substream).
-        el.simulcast.style.display = (info.media || []).some((m) => m.simulcast === true) ? '' : 'none';
+        el.simulcast.style.display = (info.media || []).some((m) => m.videosimulcast === true) ? '' : 'none';
       },
     });
     streaming.send({ message: { request: 'watch', id: numeric } });

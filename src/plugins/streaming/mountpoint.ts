@@ -94,7 +94,7 @@ export class Mountpoint {
       } else {
         m.datatype = st.codec;
       }
-      if (st.simulcast > 0) m.simulcast = true;
+      if (st.simulcast > 0) m.videosimulcast = true;
       m.packets = st.packets;
       if (privileged) {
         const b = this.source?.bound?.[st.index];
@@ -108,6 +108,7 @@ export class Mountpoint {
       }
       return m;
     });
+    if (s.threads > 0) e.threads = s.threads;
     const extra = privileged ? this.source?.info?.() : undefined;
     if (extra) Object.assign(e, extra);
     return e;
@@ -129,7 +130,7 @@ export class Mountpoint {
       e.ports = this.fanout.streams.map((st, i) => {
         const m: Record<string, unknown> = { type: st.spec.type, mid: st.spec.mid, port: bound[i].port };
         if (bound[i].rtcpPort !== undefined) m.rtcp_port = bound[i].rtcpPort;
-        bound[i].simulcastPorts?.forEach((p, k) => { m[`port${k + 2}`] = p; });
+        bound[i].simulcastPorts?.forEach((p, k) => { m[`port_${k + 2}`] = p; });
         return m;
       });
     }
