@@ -132,6 +132,36 @@ test('simulcast fan-out: each viewer gets its substream from a keyframe on, cont
   ]);
 });
 
+test('simulcast fan-out, VP8 temporal layers: a viewer at temporal 0 gets layer 0 only, gap-free; raising the target adds the others', () => {
+  const { gw, sent, events } = recordingGateway();
+  const spec = parseMountpoint({ type: 'rtp', media: [{ type: 'video', mid: 'v', port: 0, pt: 100, codec: 'vp8', simulcast: true, port2: 0 }] }, 1, false);
+  const f = new Fanout(gw, spec.streams);
+  const v = viewer(f, 1, 96);
+  const vs = v.streams[0]!;
+  vs.substreamTarget = 0;
+  vs.temporalTarget = 0;
+  resetSimulcast(vs, f.streams[0]);
+  f.viewers.add(v);
+  // VP8 with X, I (15-bit PictureID) and T: the T/K byte carries the temporal layer id.
+  const packet = (seq: number, tid: number, keyframe: boolean): Buffer => {
+    const p = Buffer.alloc(60, 0x33);
+    p.set([0x90, 0xa0, 0x80, seq & 0xff, tid << 6, keyframe ? 0x00 : 0x01]);
+    if (keyframe) p.set([0x00, 0x00, 0x9d, 0x01, 0x2a], 6);
+    return rtp(100, seq, seq * 3000, p);
+  };
+  const tids = [0, 2, 1, 2, 0, 2, 1, 2, 0];
+  tids.forEach((tid, i) => f.deliverRtp(0, packet(100 + i, tid, i === 0), 0));
+  assert.deepEqual(sent.map((s) => s.bytes[16] >> 6), [0, 0, 0], 'temporal layer 0 only');
+  const seqs = sent.map((s) => s.bytes.readUInt16BE(2));
+  assert.deepEqual(seqs.map((q) => (q - seqs[0]) & 0xffff), [0, 1, 2], 'dropped layers leave no sequence gap');
+  // Raise the target: from the first layer-2 packet on, the viewer gets every layer.
+  vs.sim!.setTemporalTarget(2);
+  sent.length = 0;
+  tids.forEach((tid, i) => f.deliverRtp(0, packet(200 + i, tid, false), 0));
+  assert.deepEqual(sent.map((s) => s.bytes[16] >> 6), tids);
+  assert.ok(events.some((e) => (e.data.result as Record<string, unknown>).temporal === 2), JSON.stringify(events));
+});
+
 test('mountpoint specs: legacy and media syntax, .jcfg strings, Janus error codes', () => {
   const legacy = parseMountpoint({ type: 'rtp', audio: true, audioport: 0, audiopt: 111, audiortpmap: 'opus/48000/2', video: true, videoport: 5004, videopt: 100, videocodec: 'vp8' }, 5, false);
   assert.deepEqual(legacy.streams.map((s) => [s.mid, s.type, s.codec, s.pt, s.port]), [['a', 'audio', 'opus', 111, 0], ['v', 'video', 'vp8', 100, 5004]]);
