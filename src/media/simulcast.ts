@@ -96,6 +96,20 @@ export class SimulcastSelector {
     return this.templayer === layer;
   }
 
+  /**
+   * Every substream now comes from another source (the Streaming plugin's `switch` to another
+   * mountpoint): start again on a keyframe, keeping the targets and continuing the same outgoing
+   * sequence numbers, timestamps and VP8 picture ids.
+   */
+  switchSource(): void {
+    this.substream = -1;
+    this.tempTarget = -1;
+    for (let i = 0; i < 3; i++) this.#ssrcs[i] = (this.layout.ssrcs[i] ?? 0) >>> 0;
+    this.#lastSeen.fill(0);
+    this.#rewriter.switchSource();
+    this.#vp8.switchSource();
+  }
+
   /** Substream of an RTP packet (wrapped in the view), learning SSRCs from rids; -1 if unknown. */
   #substreamOf(view: RtpView): number {
     const ssrc = view.ssrc;
