@@ -3,7 +3,8 @@
  * legacy `videosimulcast` + `videoport2`/`videoport3`): three UDP senders play three VP8 qualities,
  * each on its own port with its own SSRC and payload size; a werift viewer gets the highest by
  * default, switches with configure `substream` (on the next keyframe of the new one, with a
- * `substream` event), and its stream stays one continuous sequence across the switch.
+ * `substream` event), and its stream stays one continuous sequence across the switches, also
+ * when it `switch`es to another simulcast mountpoint.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,7 +81,28 @@ test('simulcast mountpoint by API: viewer gets substream 2, switches to 0 and 1 
     const firstNew = got[mark + switchAt];
     assert.equal(firstNew.payload[1] & 0x01, 0, 'switched on a keyframe');
   }
-  // One stream for the viewer: consecutive sequence numbers and one SSRC across both switches.
+  // `switch` to another simulcast mountpoint: its substream 1 (the viewer's target) arrives in the
+  // same outgoing stream.
+  const other = await admin.sync({
+    request: 'create', type: 'rtp', id: 74, name: 'sim2', media: [{ type: 'video', mid: 'v', port: 0, pt: 100, codec: 'vp8', simulcast: true, port2: 0, port3: 0 }],
+  });
+  const e2 = other.stream.ports[0];
+  const ports2 = [e2.port, e2.port_2, e2.port_3] as number[];
+  for (let i = 0; i < 3; i++) senders.push(new RtpSender(ports2[i], 100, 0x6000 + i));
+  clearInterval(timer);
+  timer = setInterval(() => {
+    frame++;
+    for (let i = 0; i < 6; i++) senders[i].send(vp8Payload((frame + (i % 3) * 3) % 10 === 0, (i < 3 ? 0xa0 : 0xb0) + (i % 3), SIZES[i % 3]), true);
+  }, 40);
+  const before = got.length;
+  const switched = await w.c.async({ request: 'switch', id: 74 });
+  assert.deepEqual(switched.plugindata.data, { streaming: 'event', result: { switched: 'ok', id: 74 } });
+  await until(() => got.slice(before).filter((p) => p.payload[10] === 0xb1).length >= 8, 15000, 'the other mountpoint\'s substream 1');
+  const afterSwitch = got.slice(before).map((p) => p.payload[10]);
+  const fromOther = afterSwitch.indexOf(0xb1);
+  assert.ok(afterSwitch.slice(fromOther).every((b) => b === 0xb1), `only the new mountpoint's substream 1: ${afterSwitch.map((b) => b.toString(16)).join(',')}`);
+
+  // One stream for the viewer: consecutive sequence numbers and one SSRC across all the switches.
   for (let i = 1; i < got.length; i++) {
     assert.equal((got[i].header.sequenceNumber - got[i - 1].header.sequenceNumber) & 0xffff, 1, `sequence continuous at ${i}`);
     assert.ok(((got[i].header.timestamp - got[i - 1].header.timestamp) >>> 0) < 90000, `timestamp continuous at ${i}`);

@@ -355,7 +355,11 @@ export class StreamingPlugin implements Plugin {
     for (const [i, vs] of v.streams.entries()) {
       if (!vs) continue;
       vs.rewriter.switchSource();
-      resetSimulcast(vs, to.fanout.streams[i]);
+      const a = from.fanout.streams[i];
+      const b = to.fanout.streams[i];
+      // Same simulcast layout: the viewer's selector goes on in the same seq/ts/picture-id space.
+      if (vs.sim && a.simulcast === b.simulcast) vs.sim.switchSource();
+      else resetSimulcast(vs, b);
     }
     s.mountpoint = to;
     to.fanout.viewers.add(v);
