@@ -29,7 +29,7 @@ import { settingsFrom } from './room-settings.ts';
 import { checkSecret, findRoom, handleRoomRequest, type RoomHost } from './room-requests.ts';
 import { Forwarder, type PubStream, type SubStream } from './streams.ts';
 import { negotiatePublisher, subscriberOfferSdp, type OfferLine } from './publisher-sdp.ts';
-import { saveJcfg } from './jcfg-write.ts';
+import { saveJcfg } from '../../config/jcfg-write.ts';
 import { startRecording, stopRecording, type RecordingContext } from './recording.ts';
 
 const SYNC = new Set(['create', 'edit', 'destroy', 'exists', 'list', 'allowed', 'kick', 'moderate', 'listparticipants', 'listforwarders', 'enable_recording', 'rtp_forward', 'stop_rtp_forward']);
