@@ -25,6 +25,7 @@ import { readMjr, type MjrFrame } from '../../media/mjr-reader.ts';
 import { check, P, RECORDPLAY_ERROR as E, RecordPlayError } from './requests.ts';
 import { AUDIO_LEVEL_URI, VIDEO_ORIENT_URI, recordingDate, scanFolder, writeNfo, type Recording } from './library.ts';
 import { Playout, playable, playbackOffer } from './playout.ts';
+import { acceptRed, answerKeepsRed, offeredRedPt } from './opus-red.ts';
 
 export { RECORDPLAY_ERROR } from './requests.ts';
 
@@ -47,6 +48,8 @@ interface Session {
   lastRemb: number;
   lastPli: number;
   paused: boolean;
+  /** The viewer takes RED as recorded (Janus `opusred` of a playout session). */
+  opusred: boolean;
   active: boolean;
   destroyed: boolean;
   queue: Promise<void>;
@@ -106,7 +109,7 @@ export class RecordPlayPlugin implements Plugin {
   createSession(handle: PluginHandle): void {
     const s: Session = {
       handle, recorder: false, recording: undefined, mids: {}, videoBitrate: 1024 * 1024, keyframeInterval: 15000, rembStartup: 4,
-      lastRemb: 0, lastPli: 0, paused: false, active: false, destroyed: false, queue: Promise.resolve(),
+      lastRemb: 0, lastPli: 0, paused: false, opusred: false, active: false, destroyed: false, queue: Promise.resolve(),
     };
     handle.pluginState = s;
     this.#sessions.add(s);
@@ -192,6 +195,7 @@ export class RecordPlayPlugin implements Plugin {
         case 'start':
           if (!s.frames?.audio && !s.frames?.video) throw new RecordPlayError(E.INVALID_STATE, 'Not a playout session, can\'t start');
           if (!jsep) throw new RecordPlayError(E.MISSING_ELEMENT, 'Missing SDP answer');
+          if (s.opusred && !answerKeepsRed(jsep.sdp)) s.opusred = false;
           result = { status: 'playing' };
           this.#notify(s, { event: 'playing', id: s.recording?.id });
           break;
@@ -252,7 +256,7 @@ export class RecordPlayPlugin implements Plugin {
       ...(typeof body.videoprofile === 'string' ? { videoProfile: body.videoprofile } : {}),
     });
     // We only receive: the first audio and video m-lines are recvonly, further ones refused.
-    let audio: { codec: string; fmtp?: string; clock: number; levelExt: number } | undefined;
+    let audio: { codec: string; fmtp?: string; clock: number; levelExt: number; redPt: number } | undefined;
     let video: { codec: string; fmtp?: string; clock: number; orientExt: number } | undefined;
     let data = false;
     answer.media.forEach((m, i) => {
@@ -271,7 +275,12 @@ export class RecordPlayPlugin implements Plugin {
       m.direction = 'recvonly';
       const codec = c.name.toLowerCase();
       const ext = (uri: string) => offered.extmaps.find((e) => e.uri === uri)?.id ?? 0;
-      if (m.kind === 'audio') audio = { codec, ...(c.fmtp ? { fmtp: c.fmtp } : {}), clock: c.clockRate, levelExt: ext(AUDIO_LEVEL_URI) };
+      if (m.kind === 'audio') {
+        // opusred: RED accepted when offered around Opus; its packets are recorded as they come.
+        const redPt = body.opusred === true && codec === 'opus' ? offeredRedPt(offered) : 0;
+        if (redPt > 0) acceptRed(m, redPt, c);
+        audio = { codec, ...(c.fmtp ? { fmtp: c.fmtp } : {}), clock: c.clockRate, levelExt: ext(AUDIO_LEVEL_URI), redPt };
+      }
       else video = { codec, ...(c.fmtp ? { fmtp: c.fmtp } : {}), clock: c.clockRate, orientExt: ext(VIDEO_ORIENT_URI) };
     });
     const a = audio as typeof audio;
@@ -280,16 +289,17 @@ export class RecordPlayPlugin implements Plugin {
     const rec: Recording = {
       id, name: body.name as string, date: recordingDate(), textdata: body.textdata !== false,
       audioLevelExt: a?.levelExt ?? 0, videoOrientExt: v?.orientExt ?? 0, completed: false,
-      ...(a ? { audioFile: `${base}-audio`, acodec: a.codec } : {}),
+      ...(a ? { audioFile: `${base}-audio`, acodec: a.codec, ...(a.redPt > 0 ? { opusRedPt: a.redPt } : {}) } : {}),
       ...(v ? { videoFile: `${base}-video`, vcodec: v.codec, ...(v.fmtp ? { vfmtp: v.fmtp } : {}) } : {}),
       ...(data ? { dataFile: `${base}-data` } : {}),
     };
-    const open = async (file: string, codec: string, extra: { fmtp?: string; clock?: number; ext?: [number, string] }) => MjrRecorder.open({
+    const open = async (file: string, codec: string, extra: { fmtp?: string; clock?: number; ext?: [number, string]; redPt?: number }) => MjrRecorder.open({
       baseDir: this.#folder, filename: file, codec, ...(extra.fmtp ? { fmtp: extra.fmtp } : {}), ...(extra.clock ? { clockRate: extra.clock } : {}),
       ...(extra.ext && extra.ext[0] > 0 ? { extmaps: { [extra.ext[0]]: extra.ext[1] } } : {}), ...(this.#tmpExt ? { tmpExt: this.#tmpExt } : {}),
+      ...(extra.redPt ? { opusRedPt: extra.redPt } : {}),
     });
     try {
-      if (a) s.arc = await open(rec.audioFile!, a.codec, { clock: a.clock, ext: [a.levelExt, AUDIO_LEVEL_URI] });
+      if (a) s.arc = await open(rec.audioFile!, a.codec, { clock: a.clock, ext: [a.levelExt, AUDIO_LEVEL_URI], redPt: a.redPt });
       if (v) s.vrc = await open(rec.videoFile!, v.codec, { ...(v.fmtp ? { fmtp: v.fmtp } : {}), clock: v.clock, ext: [v.orientExt, VIDEO_ORIENT_URI] });
       if (data) s.drc = await open(rec.dataFile!, rec.textdata ? 'text' : 'binary', {});
     } catch (err) {
@@ -310,7 +320,12 @@ export class RecordPlayPlugin implements Plugin {
     const rec = s.recording;
     if (!s.recorder || !rec) throw new RecordPlayError(E.INVALID_STATE, "Not a recording session, can't update");
     const answer = answerFor(offer, { audioCodecs: rec.acodec ? [rec.acodec] : [], videoCodecs: rec.vcodec ? [rec.vcodec] : [] });
-    for (const m of answer.media) if ((m.kind === 'audio' || m.kind === 'video') && m.port !== 0) m.direction = 'recvonly';
+    answer.media.forEach((m, i) => {
+      if ((m.kind !== 'audio' && m.kind !== 'video') || m.port === 0) return;
+      m.direction = 'recvonly';
+      const redPt = m.kind === 'audio' && rec.opusRedPt ? offeredRedPt(offer.media[i]) : 0;
+      if (redPt > 0 && m.codecs[0]) acceptRed(m, redPt, m.codecs[0]);
+    });
     answer.sessionName = `Recording ${rec.id}`;
     return { result: { status: 'recording', id: rec.id }, jsep: { type: 'answer', sdp: writeSdp(answer) } };
   }
@@ -346,6 +361,8 @@ export class RecordPlayPlugin implements Plugin {
     s.frames = { ...(audio ? { audio } : {}), ...(video ? { video } : {}), ...(data ? { data } : {}) };
     s.recording = rec;
     s.recorder = false;
+    // As Janus: assume the viewer takes RED when the recording has it, until its answer says no.
+    s.opusred = (rec.opusRedPt ?? 0) > 0;
     const playRec: Recording = { ...rec, ...(audio ? {} : { audioFile: undefined }), ...(video ? {} : { videoFile: undefined }) };
     const sdp = playbackOffer(playRec, data !== undefined);
     let mid = 0;
@@ -365,7 +382,7 @@ export class RecordPlayPlugin implements Plugin {
       data: (d) => gw.relayData(handle, '', d),
       // As Janus: the end of the recording closes the PeerConnection ("done" follows).
       end: () => setTimeout(() => { if (!s.destroyed && s.playout === playout) gw.closePc(handle); }, 200),
-    });
+    }, s.opusred);
     s.playout = playout;
     if (s.paused) playout.pause();
     playout.start();
@@ -438,6 +455,7 @@ export class RecordPlayPlugin implements Plugin {
     s.recording = undefined;
     s.recorder = false;
     s.paused = false;
+    s.opusred = false;
     s.rembStartup = 4;
     await this.#closeRecorders(s);
     if (wasRecorder && rec && !rec.completed) {

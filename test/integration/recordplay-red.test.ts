@@ -1,0 +1,157 @@
+/**
+ * Record&Play with Opus RED (RFC 2198, `opusred`), Portunus side by side with the real Janus 1.1.2
+ * (test/helpers/reference-janus.ts), each recording into its own temporary folder: a werift peer
+ * offering red/48000/2 around Opus records (werift's sender wraps each Opus frame in RED with
+ * redundancy), then the recording is listed and played to a viewer that accepts RED (gets the RED
+ * packets as recorded) and to one that does not (gets the primary Opus block of each). The answers,
+ * events, MJR header keys and what the viewers receive must match between the two servers.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RTCPeerConnection, MediaStreamTrack, RtpHeader, RtpPacket } from 'werift';
+import { startServer, type RunningServer } from '../../src/server.ts';
+import { silentLogger } from '../../src/core/log.ts';
+import { readMjr } from '../../src/media/mjr-reader.ts';
+import { transportConfig } from '../helpers/transport.ts';
+import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
+import { noStun, waitConnected, waitGathered, OPUS } from '../helpers/werift-peer.ts';
+import { PluginHandleClient, connected, until, sleep, type TestPeer } from './videocall-common.ts';
+import { C, offerPeer, opusPayload, mline } from './echotest-common.ts';
+
+const RP = 'janus.plugin.recordplay';
+const ourFolder = mkdtempSync(join(tmpdir(), 'portunus-rp-red-'));
+const refFolder = mkdtempSync(join(tmpdir(), 'portunus-rp-red-ref-'));
+let reference: ReferenceJanus;
+let portunus: RunningServer;
+const closers: Array<() => Promise<unknown>> = [];
+
+before(async () => {
+  reference = await startReferenceJanus({ pluginSettings: { 'janus.plugin.recordplay.jcfg': { path: refFolder } } });
+  portunus = await startServer(transportConfig((c) => {
+    c.pluginConfigs[RP] = { general: { path: ourFolder } };
+  }), { logger: silentLogger() });
+});
+
+after(async () => {
+  for (const c of closers.reverse()) await c().catch(() => undefined);
+  await portunus?.close();
+  await reference?.stop();
+  rmSync(ourFolder, { recursive: true, force: true });
+  rmSync(refFolder, { recursive: true, force: true });
+});
+
+const N = 30;
+
+/** A viewer answering the playback offer with the given audio codecs (RED first when accepted). */
+async function viewer(offer: { sdp: string }, red: boolean): Promise<TestPeer> {
+  const pc = new RTCPeerConnection({
+    iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'],
+    iceInterfaceAddresses: { udp4: '127.0.0.1' }, bundlePolicy: 'max-bundle', codecs: { audio: red ? [C.RED, OPUS] : [OPUS], video: [] },
+  });
+  closers.push(() => pc.close());
+  const peer: TestPeer = { pc, sdp: '', rtp: [], messages: [] };
+  await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+  for (const t of pc.getTransceivers()) {
+    t.setDirection('recvonly');
+  }
+  const answer = await pc.createAnswer();
+  noStun(pc);
+  await pc.setLocalDescription(answer);
+  await waitGathered(pc);
+  peer.sdp = pc.localDescription!.sdp;
+  return peer;
+}
+
+/** The audio m-line of an SDP, without the lines that differ between servers and runs. */
+function audioLines(sdp: string): string[] {
+  return mline(sdp, 'audio').filter((l) => /^(m=|a=rtpmap|a=fmtp|a=(send|recv)(only|recv)|a=inactive)/.test(l)).map((l) => l.replace(/^m=audio \d+/, 'm=audio PORT'));
+}
+
+interface Observed {
+  record: unknown;
+  answer: string[];
+  redPt: number | undefined;
+  recordedPts: number[];
+  list: unknown;
+  playOffer: string[];
+  /** Per viewer (RED, plain): the payload types and payloads received. */
+  views: Array<{ start: unknown; pts: number[]; payloads: string[] }>;
+}
+
+async function redFlow(wsUrl: string, folder: string): Promise<Observed> {
+  const id = 5_000_000 + Math.floor(Math.random() * 1_000_000);
+  const h = await PluginHandleClient.attach(wsUrl, RP);
+  closers.push(() => h.close());
+  const peer = await offerPeer({ audio: [C.RED, C.OPUS] });
+  closers.push(() => peer.pc.close());
+  const rec = await h.request({ request: 'record', id, name: 'red take', opusred: true }, { type: 'offer', sdp: peer.sdp });
+  await peer.pc.setRemoteDescription(rec.jsep);
+  await waitConnected(peer.pc, 20000);
+  await h.client.waitFor((m) => m.janus === 'webrtcup' && m.sender === h.handleId, 10000);
+  await sleep(200);
+  for (let i = 0; i < N; i++) {
+    // werift's sender wraps each frame in RED (payload type 63) with the previous ones as redundancy.
+    peer.audio!.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: 100 + i, timestamp: 960 * i, payloadType: 111 }), opusPayload(i)));
+    await sleep(20);
+  }
+  await sleep(500);
+  await h.request({ request: 'stop' });
+  await h.event((d) => d.result === 'done');
+  await sleep(300);
+  const mjr = await readMjr(join(folder, `rec-${id}-audio.mjr`));
+  const recordedPts = [...new Set(mjr.frames.map((f) => f.data[1] & 0x7f))];
+  await h.sync({ request: 'update' });
+  const list = (await h.sync({ request: 'list' })).list.find((r: any) => r.id === id);
+  const out: Observed = {
+    record: rec.data, answer: audioLines(rec.jsep.sdp), redPt: mjr.info.opusRedPt, recordedPts, list, playOffer: [], views: [],
+  };
+  for (const red of [true, false]) {
+    const v = await PluginHandleClient.attach(wsUrl, RP);
+    closers.push(() => v.close());
+    const play = await v.request({ request: 'play', id });
+    out.playOffer = audioLines(play.jsep.sdp);
+    const p = await viewer(play.jsep, red);
+    const start = await v.request({ request: 'start' }, { type: 'answer', sdp: p.sdp });
+    await connected(p);
+    await v.event((d) => d.result === 'done', 20000);
+    out.views.push({ start: start.data, pts: p.rtp.map((x) => x.header.payloadType), payloads: p.rtp.map((x) => x.payload.toString('hex')) });
+  }
+  return out;
+}
+
+/** Ids and dates differ between the servers and runs. */
+function normalised(o: Observed): Observed {
+  return JSON.parse(JSON.stringify(o).replace(/"id":\d+/g, '"id":"ID"').replace(/"date":"[^"]*"/g, '"date":"DATE"'));
+}
+
+test('opusred: the same recording and playback behaviour as Janus 1.1.2', async () => {
+  const janus = normalised(await redFlow(reference.wsUrl, refFolder));
+  const ours = normalised(await redFlow(`ws://127.0.0.1:${portunus.ports.ws}`, ourFolder));
+  // What Janus does, checked on its own: RED answered and recorded as RED, "or" in the header,
+  // listed with audio_red, offered again with RED; a RED viewer gets RED, another plain Opus.
+  assert.equal(janus.redPt, 63);
+  assert.deepEqual(janus.recordedPts, [63]);
+  assert.deepEqual(ours.record, janus.record);
+  assert.deepEqual([...ours.answer].sort(), [...janus.answer].sort(), 'answer (attribute order aside)');
+  assert.equal(ours.redPt, janus.redPt);
+  assert.deepEqual(ours.recordedPts, janus.recordedPts);
+  assert.deepEqual(ours.list, janus.list);
+  // The core's SDP writer puts each fmtp right after its rtpmap, Janus puts RED's last: same content.
+  assert.deepEqual([...ours.playOffer].sort(), [...janus.playOffer].sort(), 'playback offer (attribute order aside)');
+  assert.equal(janus.views.length, 2);
+  janus.views.forEach((jv, i) => {
+    const ov = ours.views[i];
+    assert.deepEqual(ov.start, jv.start);
+    assert.deepEqual([...new Set(ov.pts)], [...new Set(jv.pts)], `viewer ${i} payload types`);
+    assert.deepEqual(ov.payloads, jv.payloads, `viewer ${i}: the same payload bytes, packet for packet`);
+  });
+  assert.deepEqual([...new Set(ours.views[0].pts)], [63]);
+  assert.deepEqual([...new Set(ours.views[1].pts)], [111]);
+  // The plain viewer gets exactly the Opus frames sent, in order.
+  assert.deepEqual(ours.views[1].payloads, Array.from({ length: N }, (_, i) => opusPayload(i).toString('hex')));
+  // The RED viewer's packets carry redundancy (F bit of the first block header) after the first.
+  assert.ok(ours.views[0].payloads.slice(1).every((p) => (Number.parseInt(p.slice(0, 2), 16) & 0x80) !== 0));
+});
