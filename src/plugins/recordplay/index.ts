@@ -10,7 +10,10 @@
  *   (our offer, {status:"preparing", id}), `start` (the viewer's answer, {status:"playing"}),
  *   `stop` ({status:"stopped", id}, PeerConnection closed), `pause`/`resume`;
  * - {result:"done"} when a PeerConnection goes; the .nfo is written then and the recording becomes
- *   listed and playable; a playout that reaches the end closes the PeerConnection.
+ *   listed and playable; a playout that reaches the end closes the PeerConnection;
+ * - `opusred`: Opus RED recorded and played back as Janus does (opus-red.ts);
+ * - janus.jcfg `protected_folders`: no file is created inside them; as with Janus the request still
+ *   succeeds (its recorder just does not exist), but unlike Janus no .nfo is written either.
  */
 import { mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -68,6 +71,8 @@ export class RecordPlayPlugin implements Plugin {
   #folder = DEFAULT_PATH;
   #notifyEvents = true;
   #tmpExt: string | undefined;
+  /** Janus `protected_folders` (janus.jcfg): no recording file is created inside them. */
+  #protectedFolders: readonly string[] = [];
   readonly #recordings = new Map<number, Recording>();
   readonly #sessions = new Set<Session>();
 
@@ -86,6 +91,7 @@ export class RecordPlayPlugin implements Plugin {
     }
     if (general.events !== undefined) this.#notifyEvents = general.events === true || general.events === 'true' || general.events === 'yes';
     this.#tmpExt = global.general.recordings_tmp_ext || undefined;
+    this.#protectedFolders = global.general.protected_folders;
     await this.#update();
   }
 
@@ -294,7 +300,7 @@ export class RecordPlayPlugin implements Plugin {
       ...(data ? { dataFile: `${base}-data` } : {}),
     };
     const open = async (file: string, codec: string, extra: { fmtp?: string; clock?: number; ext?: [number, string]; redPt?: number }) => MjrRecorder.open({
-      baseDir: this.#folder, filename: file, codec, ...(extra.fmtp ? { fmtp: extra.fmtp } : {}), ...(extra.clock ? { clockRate: extra.clock } : {}),
+      baseDir: this.#folder, protectedFolders: this.#protectedFolders, filename: file, codec, ...(extra.fmtp ? { fmtp: extra.fmtp } : {}), ...(extra.clock ? { clockRate: extra.clock } : {}),
       ...(extra.ext && extra.ext[0] > 0 ? { extmaps: { [extra.ext[0]]: extra.ext[1] } } : {}), ...(this.#tmpExt ? { tmpExt: this.#tmpExt } : {}),
       ...(extra.redPt ? { opusRedPt: extra.redPt } : {}),
     });
@@ -303,9 +309,14 @@ export class RecordPlayPlugin implements Plugin {
       if (v) s.vrc = await open(rec.videoFile!, v.codec, { ...(v.fmtp ? { fmtp: v.fmtp } : {}), clock: v.clock, ext: [v.orientExt, VIDEO_ORIENT_URI] });
       if (data) s.drc = await open(rec.dataFile!, rec.textdata ? 'text' : 'binary', {});
     } catch (err) {
+      // As Janus, whose recorder then does not exist: a file that may not be created (inside
+      // protected_folders, a name leaving the folder, a filesystem error) is no error to the
+      // client, the session goes on recording nothing. Unlike Janus, nothing at all is written
+      // then (Janus still writes the .nfo, even into a protected folder): the recording is dropped.
       await this.#closeRecorders(s);
-      if (err instanceof UnsafePathError) throw new RecordPlayError(E.INVALID_ELEMENT, 'Invalid value (filename not allowed)');
-      throw new RecordPlayError(E.UNKNOWN_ERROR, `Error creating the recording: ${err instanceof Error ? err.message : String(err)}`);
+      rec.unwritable = true;
+      const why = err instanceof UnsafePathError ? 'path not allowed' : 'cannot create the file';
+      this.#gw.log.warn(`recordplay: recording ${id} records nothing (${why}): ${err instanceof Error ? err.message : String(err)}`);
     }
     s.recorder = true;
     s.recording = rec;
@@ -458,7 +469,9 @@ export class RecordPlayPlugin implements Plugin {
     s.opusred = false;
     s.rembStartup = 4;
     await this.#closeRecorders(s);
-    if (wasRecorder && rec && !rec.completed) {
+    if (wasRecorder && rec && !rec.completed && rec.unwritable) {
+      this.#recordings.delete(rec.id);
+    } else if (wasRecorder && rec && !rec.completed) {
       try {
         await writeNfo(this.#folder, rec);
         rec.completed = true;

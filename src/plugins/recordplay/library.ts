@@ -25,6 +25,8 @@ export interface Recording {
   videoOrientExt: number;
   /** Finished: listed and playable. */
   completed: boolean;
+  /** Its files could not be created (protected folder, bad name): nothing recorded, nothing listed. */
+  unwritable?: boolean;
 }
 
 export const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
