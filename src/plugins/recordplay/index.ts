@@ -251,7 +251,7 @@ export class RecordPlayPlugin implements Plugin {
     } catch (err) {
       throw new RecordPlayError(E.INVALID_SDP, `Error parsing offer: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (body.update === true || jsep.update === true) return this.#recordUpdate(s, offer);
+    if (body.update === true || jsep.update === true) return this.#recordUpdate(s, offer, body.update === true);
     if (s.recording || s.frames) throw new RecordPlayError(E.INVALID_STATE, 'Already in a recording or playout session');
     let id = body.id as number | undefined;
     if (id && this.#recordings.has(id)) throw new RecordPlayError(E.RECORDING_EXISTS, `Recording ${id} already exists`);
@@ -327,7 +327,7 @@ export class RecordPlayPlugin implements Plugin {
   }
 
   /** A renegotiation (ICE restart) of a running recorder: answered again with the same codecs. */
-  #recordUpdate(s: Session, offer: SessionDescription): { result: Json; jsep: Jsep } {
+  #recordUpdate(s: Session, offer: SessionDescription, restart: boolean): { result: Json; jsep: Jsep } {
     const rec = s.recording;
     if (!s.recorder || !rec) throw new RecordPlayError(E.INVALID_STATE, "Not a recording session, can't update");
     const answer = answerFor(offer, { audioCodecs: rec.acodec ? [rec.acodec] : [], videoCodecs: rec.vcodec ? [rec.vcodec] : [] });
@@ -338,7 +338,8 @@ export class RecordPlayPlugin implements Plugin {
       if (redPt > 0 && m.codecs[0]) acceptRed(m, redPt, m.codecs[0]);
     });
     answer.sessionName = `Recording ${rec.id}`;
-    return { result: { status: 'recording', id: rec.id }, jsep: { type: 'answer', sdp: writeSdp(answer) } };
+    // As Janus: an `update` asked for in the request marks the answer as a restart.
+    return { result: { status: 'recording', id: rec.id }, jsep: { type: 'answer', sdp: writeSdp(answer), ...(restart ? { restart: true } : {}) } };
   }
 
   async #play(s: Session, body: Json, jsep: Jsep | undefined): Promise<{ result: Json; jsep: Jsep }> {
@@ -492,11 +493,12 @@ export class RecordPlayPlugin implements Plugin {
 
   querySession(handle: PluginHandle): Record<string, unknown> {
     const s = handle.pluginState as Session;
-    const info: Json = { type: s.recording ? (s.recorder ? 'recorder' : 'player') : 'none' };
+    const info: Json = { type: s.recorder ? 'recorder' : s.recording ? 'player' : 'none' };
     if (s.recording) info.recording_id = s.recording.id;
     if (s.recording) info.recording_name = s.recording.name;
     if (s.playout) info.sent = s.playout.sent;
     info.paused = s.paused;
+    info.hangingup = 0;
     info.destroyed = s.destroyed ? 1 : 0;
     return info;
   }
