@@ -1,15 +1,23 @@
 /**
  * VideoCall and TextRoom side by side with the real Janus 1.1.2 (test/helpers/reference-janus.ts):
  * the same request bodies must give the same plugin answers (error codes and texts, results), in
- * the same order, on fresh handles of each.
+ * the same order, on fresh handles of each; call flows with the same events; a call with Opus RED
+ * recorded the same way (the MJR header notes RED, the RED packets are recorded as relayed).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RTCPeerConnection, MediaStreamTrack, RtpHeader, RtpPacket } from 'werift';
+import { readMjr } from '../../src/media/mjr-reader.ts';
+import { noStun, waitGathered } from '../helpers/werift-peer.ts';
+import { C, offerPeer, opusPayload } from './echotest-common.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
 import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
-import { PluginHandleClient, answeringPeer, connected, offeringPeer, sleep, until } from './videocall-common.ts';
+import { PluginHandleClient, answeringPeer, connected, offeringPeer, sleep, until, type TestPeer } from './videocall-common.ts';
 
 let reference: ReferenceJanus;
 let portunus: RunningServer;
@@ -117,3 +125,73 @@ for (const end of ['caller', 'callee', 'vanish'] as const) {
     assert.deepEqual(ours, janus, `portunus ${JSON.stringify(ours, null, 1)}\njanus ${JSON.stringify(janus, null, 1)}`);
   });
 }
+
+/** A callee answering with RED around Opus (so RED is what both legs use). */
+async function redAnswerer(offer: { sdp: string }): Promise<TestPeer> {
+  const pc = new RTCPeerConnection({
+    iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'],
+    iceInterfaceAddresses: { udp4: '127.0.0.1' }, bundlePolicy: 'max-bundle', codecs: { audio: [C.RED, C.OPUS], video: [] },
+  });
+  const peer: TestPeer = { pc, sdp: '', rtp: [], messages: [] };
+  await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+  for (const t of pc.getTransceivers()) {
+    t.setDirection('sendrecv');
+    t.sender.replaceTrack(new MediaStreamTrack({ kind: t.kind }));
+  }
+  const answer = await pc.createAnswer();
+  noStun(pc);
+  await pc.setLocalDescription(answer);
+  await waitGathered(pc);
+  peer.sdp = pc.localDescription!.sdp;
+  return peer;
+}
+
+/** alice (RED and Opus) calls bob, records her audio with `set`, sends N frames; the recording and bob's packets. */
+async function redCall(wsUrl: string, folder: string) {
+  const a = await PluginHandleClient.attach(wsUrl, 'janus.plugin.videocall');
+  const b = await PluginHandleClient.attach(wsUrl, 'janus.plugin.videocall');
+  closers.push(a, b);
+  const tag = `red${Date.now() % 100000}`;
+  await a.request({ request: 'register', username: `${tag}-a` });
+  await b.request({ request: 'register', username: `${tag}-b` });
+  const ap = await offerPeer({ audio: [C.RED, C.OPUS] });
+  await a.request({ request: 'call', username: `${tag}-b` }, { type: 'offer', sdp: ap.sdp });
+  const inc = await b.event((d) => d.result?.event === 'incomingcall');
+  const bp = await redAnswerer(inc.jsep);
+  await b.request({ request: 'accept' }, { type: 'answer', sdp: bp.sdp });
+  const acc = await a.event((d) => d.result?.event === 'accepted');
+  await ap.pc.setRemoteDescription(acc.jsep);
+  await connected(bp);
+  await until(() => a.coreEvents('webrtcup').length > 0 && b.coreEvents('webrtcup').length > 0, 10000, 'webrtcup');
+  const base = join(folder, tag);
+  const set = await a.request({ request: 'set', record: true, filename: base });
+  const N = 25;
+  for (let i = 0; i < N; i++) {
+    ap.audio!.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: 10 + i, timestamp: 960 * i, payloadType: 111 }), opusPayload(i)));
+    await sleep(20);
+  }
+  await sleep(500);
+  await a.request({ request: 'set', record: false });
+  await a.request({ request: 'hangup' });
+  await sleep(300);
+  const mjr = await readMjr(`${base}-audio.mjr`);
+  await ap.pc.close();
+  await bp.pc.close();
+  return {
+    set: set.data, codec: mjr.info.codec, redPt: mjr.info.opusRedPt, pts: [...new Set(mjr.frames.map((f) => f.data[1] & 0x7f))],
+    frames: mjr.frames.length, relayedPts: [...new Set(bp.rtp.map((p) => p.header.payloadType))],
+  };
+}
+
+test('VideoCall: a call with Opus RED is relayed and recorded as Janus does it', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'portunus-vc-red-'));
+  try {
+    const janus = await redCall(reference.wsUrl, folder);
+    const ours = await redCall(`ws://127.0.0.1:${portunus.ports.ws}`, folder);
+    assert.deepEqual(janus.relayedPts, [63], 'Janus relays RED');
+    assert.equal(janus.redPt, 63, 'Janus notes RED in the MJR header');
+    assert.deepEqual(ours, janus);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
