@@ -436,8 +436,9 @@ export class TextRoomPlugin implements Plugin {
     this.#rooms.delete(room.key);
     const permanent = save ? await this.#persist(room.key, undefined) : false;
     const event = this.#dump({ textroom: 'destroyed', room: room.id });
-    // The requester hears it too (on its data channel), as Janus does.
-    if (s && via === 'data' && ![...room.participants.values()].some((p) => p.session === s)) this.#send(s, event);
+    // As Janus: the requester hears it first (on its data channel, whatever the request came
+    // over), then every participant, so a requester in the room hears it twice.
+    if (s) this.#send(s, event);
     for (const p of [...room.participants.values()]) {
       this.#send(p.session, event);
       this.#removeParticipant(p, false);
