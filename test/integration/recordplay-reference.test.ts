@@ -33,11 +33,16 @@ before(async () => {
   }), { logger: silentLogger() });
 });
 
+// Debian's Record&Play folder, where the reference Janus writes .nfo files despite its protection.
+const JANUS_FOLDER = '/usr/share/janus/recordings';
+const janusFolderBefore = new Set(existsSync(JANUS_FOLDER) ? readdirSync(JANUS_FOLDER) : []);
+
 after(async () => {
   for (const c of closers.reverse()) await c().catch(() => undefined);
   await portunus?.close();
   await reference?.stop();
   rmSync(folder, { recursive: true, force: true });
+  if (existsSync(JANUS_FOLDER)) for (const f of readdirSync(JANUS_FOLDER)) if (!janusFolderBefore.has(f) && f.endsWith('.nfo')) rmSync(join(JANUS_FOLDER, f), { force: true });
 });
 
 const N = 40;
@@ -104,10 +109,44 @@ test('bad Record&Play requests get the same answers from Janus and Portunus', as
     const [a, b] = [await janus.send(body), await ours.send(body)];
     assert.deepEqual(b.plugindata?.data, a.plugindata?.data, JSON.stringify(body));
   }
-  const asyncBodies = [{ request: 'record', name: 'x' }, { request: 'play' }, { request: 'play', id: 'x' }, { request: 'play', id: 123456789 }, { request: 'start' }];
+  const asyncBodies = [
+    { request: 'record', name: 'x' }, { request: 'play' }, { request: 'play', id: 'x' }, { request: 'play', id: 123456789 }, { request: 'start' },
+    { request: 'stop' }, { request: 'pause' }, { request: 'resume' }, { request: 'PLAY', id: 0 }, { request: 'play', id: 5, restart: 'yes' },
+    { request: 'play', id: 5, restart: true },
+  ];
   for (const body of asyncBodies) {
     const [a, b] = [await janus.request(body), await ours.request(body)];
     assert.deepEqual(b.data, a.data, JSON.stringify(body));
+  }
+  // With a JSEP: offers and answers where they do not belong, bad parameters next to a good offer.
+  const peer = await offerPeer({ audio: [C.OPUS] });
+  closers.push(() => peer.pc.close());
+  const offer = { type: 'offer', sdp: peer.sdp };
+  const withJsep: Array<[Record<string, unknown>, Record<string, unknown>]> = [
+    [{ request: 'record', name: 'x' }, { type: 'answer', sdp: peer.sdp }],
+    [{ request: 'record' }, offer], [{ request: 'record', name: '' }, offer], [{ request: 'record', name: 5 }, offer],
+    [{ request: 'record', name: 'x', id: -1 }, offer], [{ request: 'record', name: 'x', id: 'x' }, offer],
+    [{ request: 'record', name: 'x', filename: 5 }, offer], [{ request: 'record', name: 'x', opusred: 'yes' }, offer],
+    [{ request: 'record', name: 'x', audiocodec: 7 }, offer], [{ request: 'record', name: 'x', textdata: 1 }, offer],
+    [{ request: 'record', name: 'x', update: true }, { ...offer, update: true }],
+    [{ request: 'play', id: 5 }, offer], [{ request: 'start' }, { type: 'answer', sdp: peer.sdp }],
+  ];
+  /** The core's error, or the plugin's event, for one request. */
+  const outcome = async (h: PluginHandleClient, body: unknown, jsep: Record<string, unknown>): Promise<unknown> => {
+    const transaction = `rp${Math.random().toString(36).slice(2)}`;
+    const reply = await h.send(body, jsep, transaction);
+    if (reply.janus === 'error') return reply.error;
+    const event = await h.client.waitFor((m) => m.janus === 'event' && m.transaction === transaction, 10000);
+    // Recording ids are drawn at random by each server.
+    return JSON.parse(JSON.stringify(event.plugindata?.data).replace(/"id":\d+/g, '"id":"ID"'));
+  };
+  for (const [body, jsep] of withJsep) {
+    // Fresh handles: a refused offer leaves the core's half-made PeerConnection behind.
+    const j = await PluginHandleClient.attach(reference.wsUrl, RP);
+    const o = await PluginHandleClient.attach(`ws://127.0.0.1:${portunus.ports.ws}`, RP);
+    closers.push(() => j.close(), () => o.close());
+    const [a, b] = [await outcome(j, body, jsep), await outcome(o, body, jsep)];
+    assert.deepEqual(b, a, `${JSON.stringify(body)} with a JSEP ${String(jsep.type)}`);
   }
 });
 
@@ -170,7 +209,5 @@ test('protected_folders: the same answers as Janus for recordings it may not wri
   } finally {
     await guarded.close();
     rmSync(protectedFolder, { recursive: true, force: true });
-    // What the reference Janus wrote into its (protected) folder despite the protection.
-    for (const n of [id, id + 1]) rmSync(`/usr/share/janus/recordings/${n}.nfo`, { force: true });
   }
 });

@@ -251,7 +251,9 @@ export class RecordPlayPlugin implements Plugin {
     } catch (err) {
       throw new RecordPlayError(E.INVALID_SDP, `Error parsing offer: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (body.update === true || jsep.update === true) return this.#recordUpdate(s, offer, body.update === true);
+    // A new offer on a running recorder is a renegotiation (Janus' core flags it as an update);
+    // `update` asked for elsewhere changes nothing, as with Janus.
+    if (s.recorder && s.recording) return this.#recordUpdate(s, offer, body.update === true);
     if (s.recording || s.frames) throw new RecordPlayError(E.INVALID_STATE, 'Already in a recording or playout session');
     let id = body.id as number | undefined;
     if (id && this.#recordings.has(id)) throw new RecordPlayError(E.RECORDING_EXISTS, `Recording ${id} already exists`);
@@ -328,8 +330,7 @@ export class RecordPlayPlugin implements Plugin {
 
   /** A renegotiation (ICE restart) of a running recorder: answered again with the same codecs. */
   #recordUpdate(s: Session, offer: SessionDescription, restart: boolean): { result: Json; jsep: Jsep } {
-    const rec = s.recording;
-    if (!s.recorder || !rec) throw new RecordPlayError(E.INVALID_STATE, "Not a recording session, can't update");
+    const rec = s.recording!;
     const answer = answerFor(offer, { audioCodecs: rec.acodec ? [rec.acodec] : [], videoCodecs: rec.vcodec ? [rec.vcodec] : [] });
     answer.media.forEach((m, i) => {
       if ((m.kind !== 'audio' && m.kind !== 'video') || m.port === 0) return;
