@@ -59,6 +59,58 @@ test('VideoCall: the same events for the same requests', async () => {
   }
 });
 
+/** The core's error, or the plugin's event, for one request (the username tag made neutral). */
+async function outcome(h: PluginHandleClient, body: unknown, jsep: Record<string, unknown> | undefined, tag: string): Promise<unknown> {
+  const transaction = `vc${Math.random().toString(36).slice(2)}`;
+  const reply = await h.send(body, jsep, transaction);
+  if (reply.janus === 'error') return reply.error;
+  const event = await h.client.waitFor((m) => m.janus === 'event' && m.transaction === transaction, 10000);
+  return JSON.parse(JSON.stringify(event.plugindata?.data).replaceAll(tag, 'T'));
+}
+
+test('VideoCall: the same answers with a JSEP attached, each on fresh handles', async () => {
+  const peer = await offeringPeer();
+  const offer = { type: 'offer', sdp: peer.sdp };
+  const answer = { type: 'answer', sdp: peer.sdp };
+  const run = async (wsUrl: string): Promise<unknown[]> => {
+    const tag = `j${Date.now() % 100000}${Math.floor(Math.random() * 1000)}`;
+    const out: unknown[] = [];
+    const fresh = async (name?: string): Promise<PluginHandleClient> => {
+      const h = await PluginHandleClient.attach(wsUrl, 'janus.plugin.videocall');
+      closers.push(h);
+      if (name) await h.request({ request: 'register', username: `${tag}-${name}` });
+      return h;
+    };
+    // A busy callee: b is called by c (never answered), then a calls b.
+    const b = await fresh('b');
+    const c = await fresh('c');
+    const cp = await offeringPeer();
+    await c.request({ request: 'call', username: `${tag}-b` }, { type: 'offer', sdp: cp.sdp });
+    const cases: Array<[string | undefined, unknown, Record<string, unknown> | undefined]> = [
+      [undefined, { request: 'call', username: `${tag}-b` }, offer],
+      ['a1', { request: 'call', username: `${tag}-nobody` }, offer],
+      ['a2', { request: 'call', username: `${tag}-a2` }, offer],
+      ['a3', { request: 'call', username: `${tag}-b` }, offer],
+      ['a4', { request: 'call', username: 5 }, offer],
+      ['a5', { request: 'call', username: `${tag}-b` }, answer],
+      ['a6', { request: 'accept' }, offer],
+      ['a7', { request: 'set', bitrate: 1000 }, offer],
+      ['a8', { request: 'hangup' }, offer],
+      ['a9', { request: 'list', junk: true }, offer],
+    ];
+    for (const [name, body, jsep] of cases) out.push(await outcome(await fresh(name), body, jsep, tag));
+    await cp.pc.close();
+    void b;
+    return out;
+  };
+  const janus = await run(reference.wsUrl);
+  const ours = await run(`ws://127.0.0.1:${portunus.ports.ws}`);
+  // The lists hold every registered user of each server: compare what is ours only.
+  const lists = (o: unknown[]) => o.map((x: any) => (x?.result?.list ? { ...x, result: { list: x.result.list.filter((u: string) => u.startsWith('T-')).sort() } } : x));
+  assert.deepEqual(lists(ours), lists(janus), `portunus ${JSON.stringify(ours)}\njanus ${JSON.stringify(janus)}`);
+  await peer.pc.close();
+});
+
 test('TextRoom: the same answers for the same Janus API requests', async () => {
   const [janus, ours] = await pair('janus.plugin.textroom');
   const room = 700000 + Math.floor(Math.random() * 9999);
