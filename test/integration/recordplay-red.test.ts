@@ -146,7 +146,11 @@ test('opusred: the same recording and playback behaviour as Janus 1.1.2', async 
     const ov = ours.views[i];
     assert.deepEqual(ov.start, jv.start);
     assert.deepEqual([...new Set(ov.pts)], [...new Set(jv.pts)], `viewer ${i} payload types`);
-    assert.deepEqual(ov.payloads, jv.payloads, `viewer ${i}: the same payload bytes, packet for packet`);
+    // Janus closes the PeerConnection right after its last packet, which may then be lost on the
+    // way: what its viewer got must be what ours got, packet for packet, up to that last one.
+    assert.ok(jv.payloads.length >= N - 1, `Janus' viewer ${i} got ${jv.payloads.length} packets`);
+    assert.deepEqual(ov.payloads.slice(0, jv.payloads.length), jv.payloads, `viewer ${i}: the same payload bytes, packet for packet`);
+    assert.equal(ov.payloads.length, N, `our viewer ${i} gets every packet`);
   });
   assert.deepEqual([...new Set(ours.views[0].pts)], [63]);
   assert.deepEqual([...new Set(ours.views[1].pts)], [111]);
