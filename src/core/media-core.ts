@@ -172,7 +172,8 @@ export class MediaCore {
   /** A JSEP from the plugin: returns it with our ICE/DTLS attributes and candidates. */
   async preparePluginJsep(handle: Handle, jsep: Jsep): Promise<Jsep> {
     const sdp = await this.#mediaFor(handle).prepareLocal(jsep.type, jsep.sdp);
-    return { type: jsep.type, sdp };
+    // As Janus: a plugin's end-to-end encryption flag (Insertable Streams) reaches the client.
+    return jsep.e2ee === true ? { type: jsep.type, sdp, e2ee: true } : { type: jsep.type, sdp };
   }
 
   trickle(handle: Handle, candidate: Record<string, unknown>): boolean {
