@@ -111,6 +111,25 @@ test('VideoCall: the same answers with a JSEP attached, each on fresh handles', 
   await peer.pc.close();
 });
 
+test('VideoCall: an end-to-end encrypted caller (jsep e2ee) is announced so to the callee, as by Janus', async () => {
+  const seen: unknown[] = [];
+  for (const url of [reference.wsUrl, `ws://127.0.0.1:${portunus.ports.ws}`]) {
+    const tag = `e${Date.now() % 100000}`;
+    const a = await PluginHandleClient.attach(url, 'janus.plugin.videocall');
+    const b = await PluginHandleClient.attach(url, 'janus.plugin.videocall');
+    closers.push(a, b);
+    await a.request({ request: 'register', username: `${tag}-a` });
+    await b.request({ request: 'register', username: `${tag}-b` });
+    const p = await offeringPeer();
+    await a.request({ request: 'call', username: `${tag}-b` }, { type: 'offer', sdp: p.sdp, e2ee: true });
+    const inc = await b.event((d) => d.result?.event === 'incomingcall');
+    seen.push({ type: inc.jsep.type, e2ee: inc.jsep.e2ee });
+    await p.pc.close();
+  }
+  assert.deepEqual(seen[0], { type: 'offer', e2ee: true });
+  assert.deepEqual(seen[1], seen[0]);
+});
+
 test('TextRoom: the same answers for the same Janus API requests', async () => {
   const [janus, ours] = await pair('janus.plugin.textroom');
   const room = 700000 + Math.floor(Math.random() * 9999);
