@@ -4,7 +4,8 @@
  * offering red/48000/2 around Opus records (werift's sender wraps each Opus frame in RED with
  * redundancy), then the recording is listed and played to a viewer that accepts RED (gets the RED
  * packets as recorded) and to one that does not (gets the primary Opus block of each). The answers,
- * events, MJR header keys and what the viewers receive must match between the two servers.
+ * events, MJR header keys and what the viewers receive must match between the two servers. Also an
+ * end-to-end encrypted recorder (jsep e2ee): the recording is marked so and so is its playback.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -158,4 +159,38 @@ test('opusred: the same recording and playback behaviour as Janus 1.1.2', async 
   assert.deepEqual(ours.views[1].payloads, Array.from({ length: N }, (_, i) => opusPayload(i).toString('hex')));
   // The RED viewer's packets carry redundancy (F bit of the first block header) after the first.
   assert.ok(ours.views[0].payloads.slice(1).every((p) => (Number.parseInt(p.slice(0, 2), 16) & 0x80) !== 0));
+});
+
+/** Record with `e2ee` in the JSEP, then play: what each side says about the encryption. */
+async function e2eeFlow(wsUrl: string, folder: string): Promise<unknown> {
+  const id = 7_000_000 + Math.floor(Math.random() * 1_000_000);
+  const h = await PluginHandleClient.attach(wsUrl, RP);
+  closers.push(() => h.close());
+  const peer = await offerPeer({ audio: [C.OPUS] });
+  closers.push(() => peer.pc.close());
+  const rec = await h.request({ request: 'record', id, name: 'sealed' }, { type: 'offer', sdp: peer.sdp, e2ee: true });
+  await peer.pc.setRemoteDescription(rec.jsep);
+  await waitConnected(peer.pc, 20000);
+  await h.client.waitFor((m) => m.janus === 'webrtcup' && m.sender === h.handleId, 10000);
+  for (let i = 0; i < 10; i++) {
+    peer.audio!.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: 100 + i, timestamp: 960 * i, payloadType: 111 }), opusPayload(i)));
+    await sleep(20);
+  }
+  await sleep(300);
+  await h.request({ request: 'stop' });
+  await h.event((d) => d.result === 'done');
+  await sleep(300);
+  const mjr = await readMjr(join(folder, `rec-${id}-audio.mjr`));
+  await h.sync({ request: 'update' });
+  const v = await PluginHandleClient.attach(wsUrl, RP);
+  closers.push(() => v.close());
+  const play = await v.request({ request: 'play', id });
+  return { answer: { type: rec.jsep.type, e2ee: rec.jsep.e2ee }, e: mjr.info.e2ee, frames: mjr.frames.length, play: { type: play.jsep.type, e2ee: play.jsep.e2ee } };
+}
+
+test('e2ee: an encrypted recording is marked so in its MJR header and offered so, as by Janus 1.1.2', async () => {
+  const janus = await e2eeFlow(reference.wsUrl, refFolder);
+  const ours = await e2eeFlow(`ws://127.0.0.1:${portunus.ports.ws}`, ourFolder);
+  assert.deepEqual(janus, { answer: { type: 'answer', e2ee: true }, e: true, frames: 10, play: { type: 'offer', e2ee: true } });
+  assert.deepEqual(ours, janus);
 });

@@ -294,21 +294,24 @@ export class RecordPlayPlugin implements Plugin {
     const a = audio as typeof audio;
     const v = video as typeof video;
     const base = typeof body.filename === 'string' ? body.filename : `rec-${id}`;
+    // Insertable Streams: the media is encrypted end to end, recorded as it comes and marked so.
+    const e2ee = jsep.e2ee === true;
     const rec: Recording = {
       id, name: body.name as string, date: recordingDate(), textdata: body.textdata !== false,
       audioLevelExt: a?.levelExt ?? 0, videoOrientExt: v?.orientExt ?? 0, completed: false,
       ...(a ? { audioFile: `${base}-audio`, acodec: a.codec, ...(a.redPt > 0 ? { opusRedPt: a.redPt } : {}) } : {}),
       ...(v ? { videoFile: `${base}-video`, vcodec: v.codec, ...(v.fmtp ? { vfmtp: v.fmtp } : {}) } : {}),
       ...(data ? { dataFile: `${base}-data` } : {}),
+      ...(e2ee ? { e2ee } : {}),
     };
-    const open = async (file: string, codec: string, extra: { fmtp?: string; clock?: number; ext?: [number, string]; redPt?: number }) => MjrRecorder.open({
+    const open = async (file: string, codec: string, extra: { fmtp?: string; clock?: number; ext?: [number, string]; redPt?: number; e2ee?: boolean }) => MjrRecorder.open({
       baseDir: this.#folder, protectedFolders: this.#protectedFolders, filename: file, codec, ...(extra.fmtp ? { fmtp: extra.fmtp } : {}), ...(extra.clock ? { clockRate: extra.clock } : {}),
       ...(extra.ext && extra.ext[0] > 0 ? { extmaps: { [extra.ext[0]]: extra.ext[1] } } : {}), ...(this.#tmpExt ? { tmpExt: this.#tmpExt } : {}),
-      ...(extra.redPt ? { opusRedPt: extra.redPt } : {}),
+      ...(extra.redPt ? { opusRedPt: extra.redPt } : {}), ...(extra.e2ee ? { encrypted: true } : {}),
     });
     try {
-      if (a) s.arc = await open(rec.audioFile!, a.codec, { clock: a.clock, ext: [a.levelExt, AUDIO_LEVEL_URI], redPt: a.redPt });
-      if (v) s.vrc = await open(rec.videoFile!, v.codec, { ...(v.fmtp ? { fmtp: v.fmtp } : {}), clock: v.clock, ext: [v.orientExt, VIDEO_ORIENT_URI] });
+      if (a) s.arc = await open(rec.audioFile!, a.codec, { clock: a.clock, ext: [a.levelExt, AUDIO_LEVEL_URI], redPt: a.redPt, e2ee });
+      if (v) s.vrc = await open(rec.videoFile!, v.codec, { ...(v.fmtp ? { fmtp: v.fmtp } : {}), clock: v.clock, ext: [v.orientExt, VIDEO_ORIENT_URI], e2ee });
       if (data) s.drc = await open(rec.dataFile!, rec.textdata ? 'text' : 'binary', {});
     } catch (err) {
       // As Janus, whose recorder then does not exist: a file that may not be created (inside
@@ -325,7 +328,7 @@ export class RecordPlayPlugin implements Plugin {
     this.#recordings.set(id, rec);
     answer.sessionName = `Recording ${id}`;
     this.#notify(s, { event: 'recording', id, audio: s.arc !== undefined, video: s.vrc !== undefined, data: s.drc !== undefined });
-    return { result: { status: 'recording', id }, jsep: { type: 'answer', sdp: writeSdp(answer) } };
+    return { result: { status: 'recording', id }, jsep: { type: 'answer', sdp: writeSdp(answer), ...(e2ee ? { e2ee: true } : {}) } };
   }
 
   /** A renegotiation (ICE restart) of a running recorder: answered again with the same codecs. */
@@ -340,7 +343,7 @@ export class RecordPlayPlugin implements Plugin {
     });
     answer.sessionName = `Recording ${rec.id}`;
     // As Janus: an `update` asked for in the request marks the answer as a restart.
-    return { result: { status: 'recording', id: rec.id }, jsep: { type: 'answer', sdp: writeSdp(answer), ...(restart ? { restart: true } : {}) } };
+    return { result: { status: 'recording', id: rec.id }, jsep: { type: 'answer', sdp: writeSdp(answer), ...(restart ? { restart: true } : {}), ...(rec.e2ee ? { e2ee: true } : {}) } };
   }
 
   async #play(s: Session, body: Json, jsep: Jsep | undefined): Promise<{ result: Json; jsep: Jsep }> {
@@ -349,7 +352,7 @@ export class RecordPlayPlugin implements Plugin {
     const restart = body.restart === true;
     if (restart) {
       if (s.recorder || !s.recording || !s.frames) throw new RecordPlayError(E.INVALID_STATE, "Not a playout session, can't restart");
-      return { result: { status: 'restarting', id: s.recording.id }, jsep: { type: 'offer', sdp: playbackOffer(s.recording, s.frames.data !== undefined), restart: true } };
+      return { result: { status: 'restarting', id: s.recording.id }, jsep: { type: 'offer', sdp: playbackOffer(s.recording, s.frames.data !== undefined), restart: true, ...(s.recording.e2ee ? { e2ee: true } : {}) } };
     }
     if (s.recording || s.frames) throw new RecordPlayError(E.INVALID_STATE, 'Already in a recording or playout session');
     const id = body.id as number;
@@ -381,7 +384,7 @@ export class RecordPlayPlugin implements Plugin {
     let mid = 0;
     s.mids = { ...(audio ? { audio: String(mid++) } : {}), ...(video ? { video: String(mid++) } : {}) };
     this.#notify(s, { event: 'playout', id, audio: audio !== undefined, video: video !== undefined, data: data !== undefined });
-    return { result: { status: 'preparing', id, ...(warning ? { warning } : {}) }, jsep: { type: 'offer', sdp } };
+    return { result: { status: 'preparing', id, ...(warning ? { warning } : {}) }, jsep: { type: 'offer', sdp, ...(rec.e2ee ? { e2ee: true } : {}) } };
   }
 
   setupMedia(handle: PluginHandle): void {
@@ -497,6 +500,7 @@ export class RecordPlayPlugin implements Plugin {
     const info: Json = { type: s.recorder ? 'recorder' : s.recording ? 'player' : 'none' };
     if (s.recording) info.recording_id = s.recording.id;
     if (s.recording) info.recording_name = s.recording.name;
+    if (s.recording?.e2ee) info.e2ee = true;
     if (s.playout) info.sent = s.playout.sent;
     info.paused = s.paused;
     info.hangingup = 0;

@@ -25,6 +25,8 @@ export interface Recording {
   videoOrientExt: number;
   /** Finished: listed and playable. */
   completed: boolean;
+  /** Media end-to-end encrypted by the recorded peer ("e" in its MJR headers). */
+  e2ee?: boolean;
   /** Its files could not be created (protected folder, bad name): nothing recorded, nothing listed. */
   unwritable?: boolean;
 }
@@ -98,6 +100,7 @@ export async function loadNfo(folder: string, name: string): Promise<Recording |
   if (v.audio) {
     r.audioFile = strip(v.audio);
     const info = await codecOf(folder, r.audioFile);
+    if (info?.e2ee) r.e2ee = true;
     if (info && info.type === 'a') {
       r.acodec = info.codec === 'g711' ? 'pcmu' : info.codec;
       if (info.fmtp) r.afmtp = info.fmtp;
@@ -108,6 +111,7 @@ export async function loadNfo(folder: string, name: string): Promise<Recording |
   if (v.video) {
     r.videoFile = strip(v.video);
     const info = await codecOf(folder, r.videoFile);
+    if (info?.e2ee) r.e2ee = true;
     if (info && info.type === 'v') {
       r.vcodec = info.codec;
       if (info.fmtp) r.vfmtp = info.fmtp;

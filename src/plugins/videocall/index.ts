@@ -406,6 +406,8 @@ export class VideoCallPlugin implements Plugin {
         return await MjrRecorder.open({
           ...this.#recordPolicy, filename: `${base}-${kind}`, codec, ...(this.#tmpExt ? { tmpExt: this.#tmpExt } : {}),
           ...(kind === 'audio' && user.opusRedPt > 0 ? { opusRedPt: user.opusRedPt } : {}),
+          // As Janus: end-to-end encrypted media is recorded as it comes, marked so ("e").
+          ...(kind !== 'data' && user.e2ee ? { encrypted: true } : {}),
         });
       } catch (err) {
         // As Janus: a recorder that cannot be created is logged, the request still succeeds.
