@@ -23,7 +23,7 @@ import { isObject } from '../../core/plugin-params.ts';
 import { parseSdp, writeSdp, type SessionDescription } from '../../core/webrtc/sdp.ts';
 import { answerFor, AUDIO_CODECS, VIDEO_CODECS } from '../../core/webrtc/sdp-negotiation.ts';
 import { MjrRecorder } from '../../media/mjr.ts';
-import { UnsafePathError } from '../../media/safe-path.ts';
+import { UnsafePathError, isInside } from '../../media/safe-path.ts';
 import { readMjr, type MjrFrame } from '../../media/mjr-reader.ts';
 import { check, P, RECORDPLAY_ERROR as E, RecordPlayError } from './requests.ts';
 import { AUDIO_LEVEL_URI, VIDEO_ORIENT_URI, recordingDate, scanFolder, writeNfo, type Recording } from './library.ts';
@@ -92,6 +92,8 @@ export class RecordPlayPlugin implements Plugin {
     if (general.events !== undefined) this.#notifyEvents = general.events === true || general.events === 'true' || general.events === 'yes';
     this.#tmpExt = global.general.recordings_tmp_ext || undefined;
     this.#protectedFolders = global.general.protected_folders;
+    const guard = this.#protectedFolders.find((f) => isInside(this.#folder, path.resolve(f)));
+    if (guard) gateway.log.warn(`recordplay: ${this.#folder} is inside the protected folder ${guard}: nothing will be recorded (as with Janus)`);
     await this.#update();
   }
 
