@@ -169,3 +169,21 @@ test('rooms made over the data channel: history, announcements, kick, edit, dest
     assert.deepEqual(ours[k], janus[k], `peer ${k}:\nportunus ${JSON.stringify(ours[k])}\njanus ${JSON.stringify(janus[k])}`);
   }
 });
+
+test('Janus API list, exists and listparticipants of the configured room: the same as Janus', async () => {
+  const answers: unknown[][] = [];
+  for (const url of [reference.wsUrl, `ws://127.0.0.1:${portunus.ports.ws}`]) {
+    const h = await PluginHandleClient.attach(url, 'janus.plugin.textroom');
+    closers.push(() => h.close());
+    const out: unknown[] = [];
+    for (const body of [{ request: 'list' }, { request: 'exists', room: 1234 }, { request: 'listparticipants', room: 1234 }, { request: 'LIST' }]) {
+      const reply = await h.send(body);
+      const data = reply.plugindata?.data;
+      // Other tests' rooms come and go: the stock room 1234 is the one both servers have.
+      out.push(Array.isArray(data?.list) ? { ...data, list: data.list.filter((r: any) => r.room === 1234) } : data);
+    }
+    answers.push(out);
+  }
+  assert.deepEqual(answers[1], answers[0]);
+  assert.deepEqual((answers[0][0] as any).list, [{ room: 1234, description: 'Demo Room', pin_required: false, history: 0, num_participants: 0 }]);
+});
