@@ -1,28 +1,29 @@
 /**
- * Record&Play with Opus RED (RFC 2198, `opusred`), Portunus side by side with the real Janus 1.1.2
- * (test/helpers/reference-janus.ts), each recording into its own temporary folder: a werift peer
- * offering red/48000/2 around Opus records (werift's sender wraps each Opus frame in RED with
- * redundancy), then the recording is listed and played to a viewer that accepts RED (gets the RED
- * packets as recorded) and to one that does not (gets the primary Opus block of each). The answers,
- * events, MJR header keys and what the viewers receive must match between the two servers. Also an
- * end-to-end encrypted recorder (jsep e2ee): the recording is marked so and so is its playback.
+ * Record&Play with media, Portunus side by side with the real Janus 1.1.2
+ * (test/helpers/reference-janus.ts), each recording into its own temporary folder:
+ * - the main flow's answers and events: configure, record, pause/resume, stop, done, list, play,
+ *   start, pause/resume of the playout, stop;
+ * - Opus RED (RFC 2198, `opusred`): a werift peer offering red/48000/2 around Opus records
+ *   (werift's sender wraps each Opus frame in RED with redundancy), then the recording is listed and
+ *   played to a viewer that accepts RED (gets the RED packets as recorded) and to one that does not
+ *   (gets the primary Opus block of each): answers, MJR header keys and the packets the viewers get;
+ * - an end-to-end encrypted recorder (jsep e2ee): the recording is marked so and so is its playback.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RTCPeerConnection, MediaStreamTrack, RtpHeader, RtpPacket } from 'werift';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { readMjr } from '../../src/media/mjr-reader.ts';
 import { transportConfig } from '../helpers/transport.ts';
 import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
-import { noStun, waitConnected, waitGathered, OPUS } from '../helpers/werift-peer.ts';
-import { PluginHandleClient, connected, until, sleep, type TestPeer } from './videocall-common.ts';
-import { C, offerPeer, opusPayload, mline } from './echotest-common.ts';
+import { OPUS } from '../helpers/werift-peer.ts';
+import { PluginHandleClient, answeringPeer, connected, sleep, type TestPeer } from './videocall-common.ts';
+import { C, opusPayload, mline, rtp, vp8Payload } from './echotest-common.ts';
+import { RP, sendOpus, startRecorder, stopRecorder } from './recordplay-common.ts';
 
-const RP = 'janus.plugin.recordplay';
 const ourFolder = mkdtempSync(join(tmpdir(), 'portunus-rp-red-'));
 const refFolder = mkdtempSync(join(tmpdir(), 'portunus-rp-red-ref-'));
 let reference: ReferenceJanus;
@@ -46,23 +47,10 @@ after(async () => {
 
 const N = 30;
 
-/** A viewer answering the playback offer with the given audio codecs (RED first when accepted). */
+/** A viewer answering the playback offer with RED and Opus, or Opus only. */
 async function viewer(offer: { sdp: string }, red: boolean): Promise<TestPeer> {
-  const pc = new RTCPeerConnection({
-    iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'],
-    iceInterfaceAddresses: { udp4: '127.0.0.1' }, bundlePolicy: 'max-bundle', codecs: { audio: red ? [C.RED, OPUS] : [OPUS], video: [] },
-  });
-  closers.push(() => pc.close());
-  const peer: TestPeer = { pc, sdp: '', rtp: [], messages: [] };
-  await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
-  for (const t of pc.getTransceivers()) {
-    t.setDirection('recvonly');
-  }
-  const answer = await pc.createAnswer();
-  noStun(pc);
-  await pc.setLocalDescription(answer);
-  await waitGathered(pc);
-  peer.sdp = pc.localDescription!.sdp;
+  const peer = await answeringPeer({ type: 'offer', sdp: offer.sdp }, { audio: red ? [C.RED, OPUS] : [OPUS], video: [] });
+  closers.push(() => peer.pc.close());
   return peer;
 }
 
@@ -84,24 +72,14 @@ interface Observed {
 
 async function redFlow(wsUrl: string, folder: string): Promise<Observed> {
   const id = 5_000_000 + Math.floor(Math.random() * 1_000_000);
-  const h = await PluginHandleClient.attach(wsUrl, RP);
-  closers.push(() => h.close());
-  const peer = await offerPeer({ audio: [C.RED, C.OPUS] });
-  closers.push(() => peer.pc.close());
-  const rec = await h.request({ request: 'record', id, name: 'red take', opusred: true }, { type: 'offer', sdp: peer.sdp });
-  await peer.pc.setRemoteDescription(rec.jsep);
-  await waitConnected(peer.pc, 20000);
-  await h.client.waitFor((m) => m.janus === 'webrtcup' && m.sender === h.handleId, 10000);
-  await sleep(200);
-  for (let i = 0; i < N; i++) {
+  const { h, rec } = await startRecorder(wsUrl, { id, name: 'red take', opusred: true }, { audio: [C.RED, C.OPUS] }, closers).then(async (r) => {
+    await sleep(200);
     // werift's sender wraps each frame in RED (payload type 63) with the previous ones as redundancy.
-    peer.audio!.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: 100 + i, timestamp: 960 * i, payloadType: 111 }), opusPayload(i)));
-    await sleep(20);
-  }
-  await sleep(500);
-  await h.request({ request: 'stop' });
-  await h.event((d) => d.result === 'done');
-  await sleep(300);
+    await sendOpus(r.peer, 0, N);
+    await sleep(500);
+    return r;
+  });
+  await stopRecorder(h);
   const mjr = await readMjr(join(folder, `rec-${id}-audio.mjr`));
   const recordedPts = [...new Set(mjr.frames.map((f) => f.data[1] & 0x7f))];
   await h.sync({ request: 'update' });
@@ -164,22 +142,10 @@ test('opusred: the same recording and playback behaviour as Janus 1.1.2', async 
 /** Record with `e2ee` in the JSEP, then play: what each side says about the encryption. */
 async function e2eeFlow(wsUrl: string, folder: string): Promise<unknown> {
   const id = 7_000_000 + Math.floor(Math.random() * 1_000_000);
-  const h = await PluginHandleClient.attach(wsUrl, RP);
-  closers.push(() => h.close());
-  const peer = await offerPeer({ audio: [C.OPUS] });
-  closers.push(() => peer.pc.close());
-  const rec = await h.request({ request: 'record', id, name: 'sealed' }, { type: 'offer', sdp: peer.sdp, e2ee: true });
-  await peer.pc.setRemoteDescription(rec.jsep);
-  await waitConnected(peer.pc, 20000);
-  await h.client.waitFor((m) => m.janus === 'webrtcup' && m.sender === h.handleId, 10000);
-  for (let i = 0; i < 10; i++) {
-    peer.audio!.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: 100 + i, timestamp: 960 * i, payloadType: 111 }), opusPayload(i)));
-    await sleep(20);
-  }
+  const { h, peer, rec } = await startRecorder(wsUrl, { id, name: 'sealed' }, { audio: [C.OPUS] }, closers, { e2ee: true });
+  await sendOpus(peer, 0, 10);
   await sleep(300);
-  await h.request({ request: 'stop' });
-  await h.event((d) => d.result === 'done');
-  await sleep(300);
+  await stopRecorder(h);
   const mjr = await readMjr(join(folder, `rec-${id}-audio.mjr`));
   await h.sync({ request: 'update' });
   const v = await PluginHandleClient.attach(wsUrl, RP);
@@ -193,4 +159,61 @@ test('e2ee: an encrypted recording is marked so in its MJR header and offered so
   const ours = await e2eeFlow(`ws://127.0.0.1:${portunus.ports.ws}`, ourFolder);
   assert.deepEqual(janus, { answer: { type: 'answer', e2ee: true }, e: true, frames: 10, play: { type: 'offer', e2ee: true } });
   assert.deepEqual(ours, janus);
+});
+
+/** The plugin data of every event and answer of a handle, ids and dates made neutral. */
+function eventsOf(h: PluginHandleClient): unknown[] {
+  return h.client.messages
+    .filter((m) => (m.janus === 'event' || m.janus === 'success') && m.sender === h.handleId && m.plugindata?.data?.recordplay !== 'list')
+    .map((m) => neutral(m.plugindata?.data));
+}
+
+function neutral(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v).replace(/"id":\d+/g, '"id":"ID"').replace(/"date":"[^"]*"/g, '"date":"DATE"'));
+}
+
+async function mainFlow(wsUrl: string): Promise<{ recorder: unknown[]; viewer: unknown[]; received: number }> {
+  const id = 8_000_000 + Math.floor(Math.random() * 1_000_000);
+  const pre = await PluginHandleClient.attach(wsUrl, RP);
+  await pre.sync({ request: 'configure', 'video-bitrate-max': 512000, 'video-keyframe-interval': 5000 });
+  const { h, peer } = await startRecorder(pre, { id, name: 'main' }, { audio: [C.OPUS], video: [C.VP8] }, closers);
+  const send = async (from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      peer.audio!.writeRtp(rtp(111, 100 + i, 960 * i, 0, opusPayload(i), [], false));
+      peer.video!.writeRtp(rtp(96, 300 + i, 3000 * i, 0, vp8Payload({ keyframe: i % 10 === 0, pictureId: i, tag: Buffer.from('m') })));
+      await sleep(15);
+    }
+  };
+  await send(0, 20);
+  await h.request({ request: 'pause' });
+  await send(20, 30);
+  await h.request({ request: 'resume' });
+  await send(30, 50);
+  await sleep(300);
+  await stopRecorder(h);
+  await h.sync({ request: 'update' });
+  const listed = (await h.sync({ request: 'list' })).list.find((r: any) => r.id === id);
+  const v = await PluginHandleClient.attach(wsUrl, RP);
+  closers.push(() => v.close());
+  const play = await v.request({ request: 'play', id });
+  const viewerPeer = await answeringPeer(play.jsep);
+  closers.push(() => viewerPeer.pc.close());
+  await v.request({ request: 'start' }, { type: 'answer', sdp: viewerPeer.sdp });
+  await connected(viewerPeer);
+  await v.request({ request: 'pause' });
+  await sleep(200);
+  await v.request({ request: 'resume' });
+  await sleep(200);
+  await v.request({ request: 'stop' });
+  await v.event((d) => d.result === 'done');
+  // The list holds the other tests' recordings too, in each server's order: this one is compared.
+  return { recorder: [...eventsOf(h), neutral(listed)], viewer: eventsOf(v), received: viewerPeer.rtp.length };
+}
+
+test('the main flow: the same answers and events as Janus 1.1.2 for recording, pausing, playing', async () => {
+  const janus = await mainFlow(reference.wsUrl);
+  const ours = await mainFlow(`ws://127.0.0.1:${portunus.ports.ws}`);
+  assert.deepEqual(ours.recorder, janus.recorder, `portunus ${JSON.stringify(ours.recorder)}\njanus ${JSON.stringify(janus.recorder)}`);
+  assert.deepEqual(ours.viewer, janus.viewer, `portunus ${JSON.stringify(ours.viewer)}\njanus ${JSON.stringify(janus.viewer)}`);
+  assert.ok(ours.received > 0 && janus.received > 0, 'both viewers got media before the stop');
 });

@@ -19,8 +19,8 @@ import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-j
 import { waitConnected } from '../helpers/werift-peer.ts';
 import { PluginHandleClient, answeringPeer, connected, sleep } from './videocall-common.ts';
 import { C, offerPeer, opusPayload, rtp, vp8Payload } from './echotest-common.ts';
+import { RP, startRecorder } from './recordplay-common.ts';
 
-const RP = 'janus.plugin.recordplay';
 const folder = mkdtempSync(join(tmpdir(), 'portunus-recordplay-ref-'));
 let reference: ReferenceJanus;
 let portunus: RunningServer;
@@ -152,14 +152,7 @@ test('bad Record&Play requests get the same answers from Janus and Portunus', as
 
 /** Record on a server whose Record&Play folder is protected: the events, then list and play. */
 async function protectedFlow(wsUrl: string, id: number): Promise<{ events: unknown[]; answer: string[]; listed: boolean; play: any }> {
-  const h = await PluginHandleClient.attach(wsUrl, RP);
-  closers.push(() => h.close());
-  const peer = await offerPeer({ audio: [C.OPUS], video: [C.VP8] });
-  closers.push(() => peer.pc.close());
-  const rec = await h.request({ request: 'record', id, name: 'protected' }, { type: 'offer', sdp: peer.sdp });
-  await peer.pc.setRemoteDescription(rec.jsep);
-  await waitConnected(peer.pc, 20000);
-  await h.client.waitFor((m) => m.janus === 'webrtcup' && m.sender === h.handleId, 10000);
+  const { h, peer, rec } = await startRecorder(wsUrl, { id, name: 'protected' }, { audio: [C.OPUS], video: [C.VP8] }, closers);
   for (let i = 0; i < 20; i++) {
     peer.audio!.writeRtp(rtp(111, 100 + i, 960 * i, 0, opusPayload(i), [], false));
     peer.video!.writeRtp(rtp(96, 300 + i, 3000 * i, 0, vp8Payload({ keyframe: i === 0, pictureId: i, tag: Buffer.from('p') })));

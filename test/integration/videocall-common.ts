@@ -85,9 +85,9 @@ export async function offeringPeer(data = false, kinds: Array<'audio' | 'video'>
   return peer;
 }
 
-/** A peer answering a server offer with every offered m-line sendrecv. */
-export async function answeringPeer(offer: { type: string; sdp: string }): Promise<TestPeer> {
-  const pc = loopbackPeer();
+/** A peer answering a server offer with every offered m-line sendrecv (Opus and VP8, or `codecs`). */
+export async function answeringPeer(offer: { type: string; sdp: string }, codecs?: Parameters<typeof loopbackPeer>[0]): Promise<TestPeer> {
+  const pc = loopbackPeer(codecs);
   const peer: TestPeer = { pc, sdp: '', rtp: [], messages: [] };
   watch(peer);
   await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });

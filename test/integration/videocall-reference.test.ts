@@ -9,15 +9,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RTCPeerConnection, MediaStreamTrack, RtpHeader, RtpPacket } from 'werift';
+import { RtpHeader, RtpPacket } from 'werift';
 import { readMjr } from '../../src/media/mjr-reader.ts';
-import { noStun, waitGathered } from '../helpers/werift-peer.ts';
 import { C, offerPeer, opusPayload } from './echotest-common.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
 import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
-import { PluginHandleClient, answeringPeer, connected, offeringPeer, sleep, until, type TestPeer } from './videocall-common.ts';
+import { PluginHandleClient, answeringPeer, connected, offeringPeer, sleep, until } from './videocall-common.ts';
 
 let reference: ReferenceJanus;
 let portunus: RunningServer;
@@ -197,26 +196,6 @@ for (const end of ['caller', 'callee', 'vanish'] as const) {
   });
 }
 
-/** A callee answering with RED around Opus (so RED is what both legs use). */
-async function redAnswerer(offer: { sdp: string }): Promise<TestPeer> {
-  const pc = new RTCPeerConnection({
-    iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'],
-    iceInterfaceAddresses: { udp4: '127.0.0.1' }, bundlePolicy: 'max-bundle', codecs: { audio: [C.RED, C.OPUS], video: [] },
-  });
-  const peer: TestPeer = { pc, sdp: '', rtp: [], messages: [] };
-  await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
-  for (const t of pc.getTransceivers()) {
-    t.setDirection('sendrecv');
-    t.sender.replaceTrack(new MediaStreamTrack({ kind: t.kind }));
-  }
-  const answer = await pc.createAnswer();
-  noStun(pc);
-  await pc.setLocalDescription(answer);
-  await waitGathered(pc);
-  peer.sdp = pc.localDescription!.sdp;
-  return peer;
-}
-
 /** alice (RED and Opus) calls bob, records her audio with `set`, sends N frames; the recording and bob's packets. */
 async function redCall(wsUrl: string, folder: string) {
   const a = await PluginHandleClient.attach(wsUrl, 'janus.plugin.videocall');
@@ -228,7 +207,7 @@ async function redCall(wsUrl: string, folder: string) {
   const ap = await offerPeer({ audio: [C.RED, C.OPUS] });
   await a.request({ request: 'call', username: `${tag}-b` }, { type: 'offer', sdp: ap.sdp });
   const inc = await b.event((d) => d.result?.event === 'incomingcall');
-  const bp = await redAnswerer(inc.jsep);
+  const bp = await answeringPeer(inc.jsep, { audio: [C.RED, C.OPUS], video: [] });
   await b.request({ request: 'accept' }, { type: 'answer', sdp: bp.sdp });
   const acc = await a.event((d) => d.result?.event === 'accepted');
   await ap.pc.setRemoteDescription(acc.jsep);

@@ -6,12 +6,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RTCPeerConnection, MediaStreamTrack } from 'werift';
 import { startServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
-import { noStun, waitGathered } from '../helpers/werift-peer.ts';
-import { PluginHandleClient, connected, received, sendPackets, until, sleep, type TestPeer } from './videocall-common.ts';
+import { PluginHandleClient, answeringPeer, connected, received, sendPackets, until, sleep, type TestPeer } from './videocall-common.ts';
 import { C, codec, offerPeer } from './echotest-common.ts';
 
 const VC = 'janus.plugin.videocall';
@@ -33,22 +31,8 @@ async function user(name: string): Promise<PluginHandleClient> {
 
 /** A peer answering with Opus, VP8 and RTX available (it would accept RTX if it were offered). */
 async function rtxAnswerer(offer: { sdp: string }): Promise<TestPeer> {
-  const pc = new RTCPeerConnection({
-    iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'],
-    iceInterfaceAddresses: { udp4: '127.0.0.1' }, bundlePolicy: 'max-bundle', codecs: { audio: [C.OPUS], video: [C.VP8, RTX] },
-  });
-  closers.push(() => pc.close());
-  const peer: TestPeer = { pc, sdp: '', rtp: [], messages: [] };
-  await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
-  for (const t of pc.getTransceivers()) {
-    t.setDirection('sendrecv');
-    t.sender.replaceTrack(new MediaStreamTrack({ kind: t.kind }));
-  }
-  const answer = await pc.createAnswer();
-  noStun(pc);
-  await pc.setLocalDescription(answer);
-  await waitGathered(pc);
-  peer.sdp = pc.localDescription!.sdp;
+  const peer = await answeringPeer({ type: 'offer', sdp: offer.sdp }, { audio: [C.OPUS], video: [C.VP8, RTX] });
+  closers.push(() => peer.pc.close());
   return peer;
 }
 
