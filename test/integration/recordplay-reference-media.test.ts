@@ -7,7 +7,8 @@
  *   (werift's sender wraps each Opus frame in RED with redundancy), then the recording is listed and
  *   played to a viewer that accepts RED (gets the RED packets as recorded) and to one that does not
  *   (gets the primary Opus block of each): answers, MJR header keys and the packets the viewers get;
- * - an end-to-end encrypted recorder (jsep e2ee): the recording is marked so and so is its playback.
+ * - an end-to-end encrypted recorder (jsep e2ee): the recording is marked so and so is its playback;
+ * - codec choices (audiocodec/videocodec/videoprofile): the answers' m-lines and the codecs listed.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -169,6 +170,7 @@ function eventsOf(h: PluginHandleClient): unknown[] {
 }
 
 function neutral(v: unknown): unknown {
+  if (v === undefined) return null;
   return JSON.parse(JSON.stringify(v).replace(/"id":\d+/g, '"id":"ID"').replace(/"date":"[^"]*"/g, '"date":"DATE"'));
 }
 
@@ -216,4 +218,35 @@ test('the main flow: the same answers and events as Janus 1.1.2 for recording, p
   assert.deepEqual(ours.recorder, janus.recorder, `portunus ${JSON.stringify(ours.recorder)}\njanus ${JSON.stringify(janus.recorder)}`);
   assert.deepEqual(ours.viewer, janus.viewer, `portunus ${JSON.stringify(ours.viewer)}\njanus ${JSON.stringify(janus.viewer)}`);
   assert.ok(ours.received > 0 && janus.received > 0, 'both viewers got media before the stop');
+});
+
+/** The m= lines and directions of an answer (ports aside). */
+function mlines(sdp: string): string[] {
+  return sdp.split('\r\n').filter((l) => /^m=|^a=(sendrecv|sendonly|recvonly|inactive)$/.test(l)).map((l) => l.replace(/^(m=\w+) \d+/, '$1 PORT'));
+}
+
+test('codec choices: the same answers and recorded codecs as Janus 1.1.2', async () => {
+  const cases: Array<[Record<string, unknown>, Parameters<typeof startRecorder>[2]]> = [
+    [{ audiocodec: 'pcmu' }, { audio: [C.OPUS, C.PCMU] }],
+    [{ audiocodec: 'pcma', videocodec: 'vp8' }, { audio: [C.PCMA], video: [C.VP8, C.H264_42] }],
+    [{ videocodec: 'h264' }, { audio: [C.OPUS], video: [C.VP8, C.H264_42, C.H264_64] }],
+    [{ videocodec: 'h264', videoprofile: '640c1f' }, { video: [C.VP8, C.H264_42, C.H264_64] }],
+    [{ videocodec: 'vp9', videoprofile: '2' }, { video: [C.VP9_0, C.VP9_2] }],
+    [{}, { audio: [C.PCMA, C.OPUS], video: [C.VP9_0, C.VP8] }],
+  ];
+  const run = async (wsUrl: string): Promise<unknown[]> => {
+    const out: unknown[] = [];
+    for (const [body, spec] of cases) {
+      const id = 9_000_000 + Math.floor(Math.random() * 900_000);
+      const { h, rec } = await startRecorder(wsUrl, { id, name: 'codecs', ...body }, spec, closers);
+      await stopRecorder(h);
+      await h.sync({ request: 'update' });
+      const listed = (await h.sync({ request: 'list' })).list.find((r: any) => r.id === id);
+      out.push({ body, answer: mlines(rec.jsep.sdp), listed: neutral(listed) });
+    }
+    return out;
+  };
+  const janus = await run(reference.wsUrl);
+  const ours = await run(`ws://127.0.0.1:${portunus.ports.ws}`);
+  assert.deepEqual(ours, janus, `portunus ${JSON.stringify(ours)}\njanus ${JSON.stringify(janus)}`);
 });

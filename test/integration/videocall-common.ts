@@ -100,15 +100,28 @@ export async function answeringPeer(offer: { type: string; sdp: string }, codecs
   const answer = await pc.createAnswer();
   noStun(pc);
   await pc.setLocalDescription(answer);
+  // Capture from now on: a server that sends as soon as its DTLS is up (a playout) may get its
+  // first packets here before this side has seen the connection state change.
+  capture(peer);
   await waitGathered(pc);
   peer.sdp = pc.localDescription!.sdp;
   return peer;
 }
 
+const capturing = new WeakSet<TestPeer>();
+
+/** Record every RTP packet the peer's transport receives (once per peer). */
+function capture(peer: TestPeer): void {
+  const t = peer.pc.dtlsTransports[0];
+  if (!t || capturing.has(peer)) return;
+  capturing.add(peer);
+  t.onRtp.subscribe((p) => peer.rtp.push(p));
+}
+
 /** Once connected: record every RTP packet the peer's transport receives. */
 export async function connected(peer: TestPeer): Promise<void> {
   await waitConnected(peer.pc, 15000);
-  peer.pc.dtlsTransports[0].onRtp.subscribe((p) => peer.rtp.push(p));
+  capture(peer);
 }
 
 /** Send `n` packets of a payload type with recognisable payloads; returns the payloads sent. */

@@ -99,14 +99,10 @@ export class RecordPlayPlugin implements Plugin {
 
   /** Rescan the folder: new .nfo files are added, recordings whose .nfo went away are dropped. */
   async #update(): Promise<void> {
-    const { recordings, skipped } = await scanFolder(this.#folder);
+    const { recordings, seen, skipped } = await scanFolder(this.#folder, new Set(this.#recordings.keys()));
     for (const s of skipped) this.#gw.log.debug(`recordplay: ${s}`);
-    const found = new Set<number>();
-    for (const r of recordings) {
-      found.add(r.id);
-      if (!this.#recordings.has(r.id)) this.#recordings.set(r.id, r);
-    }
-    for (const [id, r] of this.#recordings) if (r.completed && !found.has(id)) this.#recordings.delete(id);
+    for (const r of recordings) if (!this.#recordings.has(r.id)) this.#recordings.set(r.id, r);
+    for (const [id, r] of this.#recordings) if (r.completed && !seen.has(id)) this.#recordings.delete(id);
   }
 
   destroy(): void {
