@@ -32,6 +32,7 @@ after(async () => {
 });
 
 interface Chat {
+  h: PluginHandleClient;
   pc: RTCPeerConnection;
   channel: RTCDataChannel;
   received: any[];
@@ -54,7 +55,7 @@ async function chat(wsUrl: string): Promise<Chat> {
   assert.deepEqual((await h.request({ request: 'ack' }, { type: 'answer', sdp: pc.localDescription!.sdp })).data, { textroom: 'event', result: 'ok' });
   await waitConnected(pc, 20000).catch((err) => { throw new Error(`${wsUrl}: ${String(err)}\n${setup.jsep.sdp}`); });
   await until(() => channel.readyState === 'open', 10000, 'channel open');
-  return { pc, channel, received };
+  return { h, pc, channel, received };
 }
 
 /** Dates differ between the runs: keep only their shape. */
@@ -186,4 +187,30 @@ test('Janus API list, exists and listparticipants of the configured room: the sa
   }
   assert.deepEqual(answers[1], answers[0]);
   assert.deepEqual((answers[0][0] as any).list, [{ room: 1234, description: 'Demo Room', pin_required: false, history: 0, num_participants: 0 }]);
+});
+
+test('participants that go (PeerConnection hung up, session destroyed): the others hear the same as from Janus', async () => {
+  const tag = `v${Date.now() % 100000}`;
+  const runs: unknown[] = [];
+  for (const url of [reference.wsUrl, `ws://127.0.0.1:${portunus.ports.ws}`]) {
+    const a = await chat(url);
+    const b = await chat(url);
+    const c = await chat(url);
+    let i = 0;
+    for (const [who, name] of [[a, 'a'], [b, 'b'], [c, 'c']] as const) {
+      const transaction = `j${i++}`;
+      who.channel.send(JSON.stringify({ textroom: 'join', room: 1234, username: `${tag}-${name}`, transaction }));
+      await until(() => who.received.some((m) => m.transaction === transaction), 8000, 'joined');
+    }
+    await sleep(200);
+    // A closed werift PeerConnection says nothing Janus notices quickly: b hangs up through the API.
+    const hangup = await b.h.client.request({ janus: 'hangup', session_id: b.h.sessionId, handle_id: b.h.handleId, transaction: `hb${tag}` });
+    assert.equal(hangup.janus, 'success');
+    await until(() => a.received.some((m) => m.textroom === 'leave' && m.username === `${tag}-b`), 15000, 'leave of b (hung up)');
+    await c.h.client.destroy(c.h.sessionId);
+    await until(() => a.received.some((m) => m.textroom === 'leave' && m.username === `${tag}-c`), 15000, 'leave of c (session destroyed)');
+    await sleep(300);
+    runs.push(a.received.filter((m) => m.transaction === undefined).map(normal));
+  }
+  assert.deepEqual(runs[1], runs[0], `portunus ${JSON.stringify(runs[1])}\njanus ${JSON.stringify(runs[0])}`);
 });
