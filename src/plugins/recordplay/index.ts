@@ -493,14 +493,13 @@ export class RecordPlayPlugin implements Plugin {
     this.#sessions.delete(s);
   }
 
+  /** Admin API handle info, with the fields of Janus' janus_recordplay_query_session. */
   querySession(handle: PluginHandle): Record<string, unknown> {
     const s = handle.pluginState as Session;
     const info: Json = { type: s.recorder ? 'recorder' : s.recording ? 'player' : 'none' };
     if (s.recording) info.recording_id = s.recording.id;
     if (s.recording) info.recording_name = s.recording.name;
     if (s.recording?.e2ee) info.e2ee = true;
-    if (s.playout) info.sent = s.playout.sent;
-    info.paused = s.paused;
     info.hangingup = 0;
     info.destroyed = s.destroyed ? 1 : 0;
     return info;
