@@ -16,7 +16,7 @@ import { startServer, type RunningServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
 import { startReferenceJanus, REFERENCE_ADMIN_SECRET, type ReferenceJanus } from '../helpers/reference-janus.ts';
-import { PluginHandleClient, answeringPeer, connected, offeringPeer, sleep, until } from './videocall-common.ts';
+import { PluginHandleClient, answeringPeer, connected, offeringPeer, sleep, until, type TestPeer } from './videocall-common.ts';
 
 let reference: ReferenceJanus;
 let portunus: RunningServer;
@@ -129,13 +129,8 @@ test('VideoCall: an end-to-end encrypted caller (jsep e2ee) is announced so to t
   assert.deepEqual(seen[1], seen[0]);
 });
 
-/** A call on one server; then each side's plugin-specific handle info (Admin API handle_info). */
-async function callInfo(wsUrl: string, info: (h: PluginHandleClient) => Promise<unknown>): Promise<unknown[]> {
-  const tag = `q${Date.now() % 100000}`;
-  const a = await PluginHandleClient.attach(wsUrl, 'janus.plugin.videocall');
-  const b = await PluginHandleClient.attach(wsUrl, 'janus.plugin.videocall');
-  closers.push(a, b);
-  const idle = await info(a);
+/** `tag`-a registers and calls `tag`-b, who accepts: both PeerConnections up (webrtcup seen). */
+async function establishCall(a: PluginHandleClient, b: PluginHandleClient, tag: string): Promise<{ ap: TestPeer; bp: TestPeer }> {
   await a.request({ request: 'register', username: `${tag}-a` });
   await b.request({ request: 'register', username: `${tag}-b` });
   const ap = await offeringPeer();
@@ -147,6 +142,17 @@ async function callInfo(wsUrl: string, info: (h: PluginHandleClient) => Promise<
   await ap.pc.setRemoteDescription(acc.jsep);
   await Promise.all([connected(ap), connected(bp)]);
   await until(() => a.coreEvents('webrtcup').length > 0 && b.coreEvents('webrtcup').length > 0, 10000, 'webrtcup');
+  return { ap, bp };
+}
+
+/** A call on one server; then each side's plugin-specific handle info (Admin API handle_info). */
+async function callInfo(wsUrl: string, info: (h: PluginHandleClient) => Promise<unknown>): Promise<unknown[]> {
+  const tag = `q${Date.now() % 100000}`;
+  const a = await PluginHandleClient.attach(wsUrl, 'janus.plugin.videocall');
+  const b = await PluginHandleClient.attach(wsUrl, 'janus.plugin.videocall');
+  closers.push(a, b);
+  const idle = await info(a);
+  const { ap, bp } = await establishCall(a, b, tag);
   await a.request({ request: 'set', bitrate: 256000, audio: false });
   const out = [idle, await info(a), await info(b)].map((x) => JSON.parse(JSON.stringify(x).replaceAll(tag, 'T')));
   await ap.pc.close();
@@ -207,17 +213,7 @@ async function callFlow(wsUrl: string, end: 'caller' | 'callee' | 'vanish'): Pro
   const a = await PluginHandleClient.attach(wsUrl, 'janus.plugin.videocall');
   const b = await PluginHandleClient.attach(wsUrl, 'janus.plugin.videocall');
   const tag = `${end}${Date.now() % 1000}`;
-  await a.request({ request: 'register', username: `${tag}-a` });
-  await b.request({ request: 'register', username: `${tag}-b` });
-  const ap = await offeringPeer();
-  await a.request({ request: 'call', username: `${tag}-b` }, { type: 'offer', sdp: ap.sdp });
-  const inc = await b.event((d) => d.result?.event === 'incomingcall');
-  const bp = await answeringPeer(inc.jsep);
-  await b.request({ request: 'accept' }, { type: 'answer', sdp: bp.sdp });
-  const acc = await a.event((d) => d.result?.event === 'accepted');
-  await ap.pc.setRemoteDescription(acc.jsep);
-  await Promise.all([connected(ap), connected(bp)]);
-  await until(() => a.coreEvents('webrtcup').length > 0 && b.coreEvents('webrtcup').length > 0, 10000, 'webrtcup');
+  const { ap, bp } = await establishCall(a, b, tag);
   if (end === 'caller') await a.request({ request: 'hangup', reason: 'Bye' });
   else if (end === 'callee') await b.request({ request: 'hangup' });
   else await b.client.destroy(b.sessionId);
