@@ -14,6 +14,10 @@
  * - `opusred`: Opus RED recorded and played back as Janus does (opus-red.ts);
  * - janus.jcfg `protected_folders`: no file is created inside them; as with Janus the request still
  *   succeeds (its recorder just does not exist), but unlike Janus no .nfo is written either.
+ *
+ * Checked against Janus 1.1.2 (test/integration/recordplay-reference*.test.ts). Other deliberate
+ * differences: `record` on a handle already playing is 418 (Janus starts a recording over the
+ * playout); a recorder's simulcast is not accepted in the answer (Janus records its top layer).
  */
 import { mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';

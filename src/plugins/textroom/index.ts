@@ -14,6 +14,10 @@
  *   every public message and announcement by HTTP POST;
  * - rooms from janus.plugin.textroom.jcfg and by API; `permanent` writes the file in
  *   `general.configs_folder` back (config-file.ts).
+ *
+ * Checked against Janus 1.1.2 (test/integration/textroom-reference.test.ts). One deliberate
+ * difference: a successful data-channel `kick` is answered {textroom:"success"}, where 1.1.2 writes
+ * "textbridge" (a typo fixed upstream since).
  */
 import path from 'node:path';
 import type { GatewayFacade, Jsep, Plugin, PluginHandle, PluginResult } from '../../core/plugin.ts';

@@ -17,6 +17,12 @@
  * substream/temporal targets with the EchoTest's SimulcastSelector (switch on keyframes, PLI to
  * the caller, "simulcast" events). The media path (incomingRtp) reads and rewrites the packet in
  * place: no allocation, no JSON per packet.
+ *
+ * Checked against Janus 1.1.2 (test/integration/videocall-reference.test.ts, videocall-rtx.test.ts).
+ * Deliberate differences: RTX is taken out of relayed offers (relay-sdp.ts: the core has no RTX;
+ * Janus relays offers untouched and handles RTX in its core); a receiver's REMB reaches the other
+ * user's sender capped by that user's `bitrate` (Janus answers it with the receiver's own cap);
+ * query_session says `audio_red` only when RED was negotiated (1.1.2 says it for every call).
  */
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
