@@ -52,9 +52,12 @@ export function checkParams(obj: Record<string, unknown>, rules: readonly Plugin
       if (r.required) return { code: codes.missing, error: `Missing mandatory element (${r.name})` };
       continue;
     }
-    if (!matches(v, r.type)) return { code: codes.invalid, error: `Invalid element type (${r.name} should be ${NAMES[r.type]})` };
+    // As Janus (janus_get_json_type_name): a NONEMPTY rule names its type "a non-empty ..." for
+    // a value of the wrong type too, not only for an empty one.
+    const name = r.nonEmpty ? `a non-empty ${r.type === 'array' ? 'array' : 'string'}` : NAMES[r.type];
+    if (!matches(v, r.type)) return { code: codes.invalid, error: `Invalid element type (${r.name} should be ${name})` };
     if (r.nonEmpty && ((typeof v === 'string' && v === '') || (Array.isArray(v) && v.length === 0))) {
-      return { code: codes.invalid, error: `Invalid element type (${r.name} should be a non-empty ${r.type === 'array' ? 'array' : 'string'})` };
+      return { code: codes.invalid, error: `Invalid element type (${r.name} should be ${name})` };
     }
   }
   return undefined;

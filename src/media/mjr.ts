@@ -50,6 +50,10 @@ export interface MjrRecorderOptions extends PathPolicy {
   description?: string;
   /** RTP header extensions negotiated, id -> URI (the "x" header key). */
   extmaps?: Record<number, string>;
+  /** Audio sent as Opus RED (RFC 2198) with this payload type: the "or" header key, as Janus writes it. */
+  opusRedPt?: number;
+  /** Media end-to-end encrypted by the peers (Insertable Streams): the "e" header key, as Janus writes it. */
+  encrypted?: boolean;
   /** Janus `recordings_tmp_ext`: write NAME.mjr.EXT, rename on close. */
   tmpExt?: string;
   /** RTP clock rate for the continuity rewrite (default 48000 audio, 90000 video). */
@@ -211,13 +215,15 @@ export class MjrRecorder {
 
   private writeInfoHeader(nowMs: number): void {
     const o = this.opts;
-    // Key order as Janus writes it: t, c, f, d, x, s, u.
+    // Key order as Janus writes it: t, c, f, d, x, s, u, or, e.
     const info: Record<string, unknown> = { t: this.type, c: o.codec.toLowerCase() };
     if (o.fmtp) info.f = o.fmtp;
     if (o.description) info.d = o.description;
     if (o.extmaps && Object.keys(o.extmaps).length > 0) info.x = o.extmaps;
     info.s = this.created;
     info.u = wallMicros();
+    if (this.type === 'a' && o.opusRedPt !== undefined && o.opusRedPt > 0) info.or = o.opusRedPt;
+    if (o.encrypted === true) info.e = true;
     const json = Buffer.from(JSON.stringify(info), 'utf8');
     const at = this.reserve(2 + json.length);
     this.chunk[at] = json.length >> 8;

@@ -18,7 +18,8 @@ export function noStun(pc: RTCPeerConnection): void {
   }
 }
 
-export function loopbackPeer(): RTCPeerConnection {
+/** A loopback peer with Opus and VP8, or with the codecs given (e.g. RED or RTX added). */
+export function loopbackPeer(codecs?: { audio?: RTCRtpCodecParameters[]; video?: RTCRtpCodecParameters[] }): RTCPeerConnection {
   const pc = new RTCPeerConnection({
     iceServers: [],
     iceUseIpv4: false,
@@ -26,7 +27,7 @@ export function loopbackPeer(): RTCPeerConnection {
     iceAdditionalHostAddresses: ['127.0.0.1'],
     iceInterfaceAddresses: { udp4: '127.0.0.1' },
     bundlePolicy: 'max-bundle',
-    codecs: { audio: [OPUS], video: [VP8] },
+    codecs: { audio: codecs?.audio ?? [OPUS], video: codecs?.video ?? [VP8] },
   });
   if (pc.config.iceServers.length !== 0) throw new Error('werift client would contact a STUN server');
   return pc;

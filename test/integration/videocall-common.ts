@@ -85,9 +85,9 @@ export async function offeringPeer(data = false, kinds: Array<'audio' | 'video'>
   return peer;
 }
 
-/** A peer answering a server offer with every offered m-line sendrecv. */
-export async function answeringPeer(offer: { type: string; sdp: string }): Promise<TestPeer> {
-  const pc = loopbackPeer();
+/** A peer answering a server offer with every offered m-line sendrecv (Opus and VP8, or `codecs`). */
+export async function answeringPeer(offer: { type: string; sdp: string }, codecs?: Parameters<typeof loopbackPeer>[0]): Promise<TestPeer> {
+  const pc = loopbackPeer(codecs);
   const peer: TestPeer = { pc, sdp: '', rtp: [], messages: [] };
   watch(peer);
   await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
@@ -100,15 +100,28 @@ export async function answeringPeer(offer: { type: string; sdp: string }): Promi
   const answer = await pc.createAnswer();
   noStun(pc);
   await pc.setLocalDescription(answer);
+  // Capture from now on: a server that sends as soon as its DTLS is up (a playout) may get its
+  // first packets here before this side has seen the connection state change.
+  capture(peer);
   await waitGathered(pc);
   peer.sdp = pc.localDescription!.sdp;
   return peer;
 }
 
+const capturing = new WeakSet<TestPeer>();
+
+/** Record every RTP packet the peer's transport receives (once per peer). */
+function capture(peer: TestPeer): void {
+  const t = peer.pc.dtlsTransports[0];
+  if (!t || capturing.has(peer)) return;
+  capturing.add(peer);
+  t.onRtp.subscribe((p) => peer.rtp.push(p));
+}
+
 /** Once connected: record every RTP packet the peer's transport receives. */
 export async function connected(peer: TestPeer): Promise<void> {
   await waitConnected(peer.pc, 15000);
-  peer.pc.dtlsTransports[0].onRtp.subscribe((p) => peer.rtp.push(p));
+  capture(peer);
 }
 
 /** Send `n` packets of a payload type with recognisable payloads; returns the payloads sent. */

@@ -10,7 +10,14 @@
  *   (our offer, {status:"preparing", id}), `start` (the viewer's answer, {status:"playing"}),
  *   `stop` ({status:"stopped", id}, PeerConnection closed), `pause`/`resume`;
  * - {result:"done"} when a PeerConnection goes; the .nfo is written then and the recording becomes
- *   listed and playable; a playout that reaches the end closes the PeerConnection.
+ *   listed and playable; a playout that reaches the end closes the PeerConnection;
+ * - `opusred`: Opus RED recorded and played back as Janus does (opus-red.ts);
+ * - janus.jcfg `protected_folders`: no file is created inside them; as with Janus the request still
+ *   succeeds (its recorder just does not exist), but unlike Janus no .nfo is written either.
+ *
+ * Checked against Janus 1.1.2 (test/integration/recordplay-reference*.test.ts). Other deliberate
+ * differences: `record` on a handle already playing is 418 (Janus starts a recording over the
+ * playout); a recorder's simulcast is not accepted in the answer (Janus records its top layer).
  */
 import { mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -20,11 +27,12 @@ import { isObject } from '../../core/plugin-params.ts';
 import { parseSdp, writeSdp, type SessionDescription } from '../../core/webrtc/sdp.ts';
 import { answerFor, AUDIO_CODECS, VIDEO_CODECS } from '../../core/webrtc/sdp-negotiation.ts';
 import { MjrRecorder } from '../../media/mjr.ts';
-import { UnsafePathError } from '../../media/safe-path.ts';
+import { UnsafePathError, isInside } from '../../media/safe-path.ts';
 import { readMjr, type MjrFrame } from '../../media/mjr-reader.ts';
 import { check, P, RECORDPLAY_ERROR as E, RecordPlayError } from './requests.ts';
 import { AUDIO_LEVEL_URI, VIDEO_ORIENT_URI, recordingDate, scanFolder, writeNfo, type Recording } from './library.ts';
 import { Playout, playable, playbackOffer } from './playout.ts';
+import { acceptRed, answerKeepsRed, offeredRedPt } from './opus-red.ts';
 
 export { RECORDPLAY_ERROR } from './requests.ts';
 
@@ -47,6 +55,8 @@ interface Session {
   lastRemb: number;
   lastPli: number;
   paused: boolean;
+  /** The viewer takes RED as recorded (Janus `opusred` of a playout session). */
+  opusred: boolean;
   active: boolean;
   destroyed: boolean;
   queue: Promise<void>;
@@ -65,6 +75,8 @@ export class RecordPlayPlugin implements Plugin {
   #folder = DEFAULT_PATH;
   #notifyEvents = true;
   #tmpExt: string | undefined;
+  /** Janus `protected_folders` (janus.jcfg): no recording file is created inside them. */
+  #protectedFolders: readonly string[] = [];
   readonly #recordings = new Map<number, Recording>();
   readonly #sessions = new Set<Session>();
 
@@ -83,19 +95,18 @@ export class RecordPlayPlugin implements Plugin {
     }
     if (general.events !== undefined) this.#notifyEvents = general.events === true || general.events === 'true' || general.events === 'yes';
     this.#tmpExt = global.general.recordings_tmp_ext || undefined;
+    this.#protectedFolders = global.general.protected_folders;
+    const guard = this.#protectedFolders.find((f) => isInside(this.#folder, path.resolve(f)));
+    if (guard) gateway.log.warn(`recordplay: ${this.#folder} is inside the protected folder ${guard}: nothing will be recorded (as with Janus)`);
     await this.#update();
   }
 
   /** Rescan the folder: new .nfo files are added, recordings whose .nfo went away are dropped. */
   async #update(): Promise<void> {
-    const { recordings, skipped } = await scanFolder(this.#folder);
+    const { recordings, seen, skipped } = await scanFolder(this.#folder, new Set(this.#recordings.keys()));
     for (const s of skipped) this.#gw.log.debug(`recordplay: ${s}`);
-    const found = new Set<number>();
-    for (const r of recordings) {
-      found.add(r.id);
-      if (!this.#recordings.has(r.id)) this.#recordings.set(r.id, r);
-    }
-    for (const [id, r] of this.#recordings) if (r.completed && !found.has(id)) this.#recordings.delete(id);
+    for (const r of recordings) if (!this.#recordings.has(r.id)) this.#recordings.set(r.id, r);
+    for (const [id, r] of this.#recordings) if (r.completed && !seen.has(id)) this.#recordings.delete(id);
   }
 
   destroy(): void {
@@ -106,7 +117,7 @@ export class RecordPlayPlugin implements Plugin {
   createSession(handle: PluginHandle): void {
     const s: Session = {
       handle, recorder: false, recording: undefined, mids: {}, videoBitrate: 1024 * 1024, keyframeInterval: 15000, rembStartup: 4,
-      lastRemb: 0, lastPli: 0, paused: false, active: false, destroyed: false, queue: Promise.resolve(),
+      lastRemb: 0, lastPli: 0, paused: false, opusred: false, active: false, destroyed: false, queue: Promise.resolve(),
     };
     handle.pluginState = s;
     this.#sessions.add(s);
@@ -192,6 +203,7 @@ export class RecordPlayPlugin implements Plugin {
         case 'start':
           if (!s.frames?.audio && !s.frames?.video) throw new RecordPlayError(E.INVALID_STATE, 'Not a playout session, can\'t start');
           if (!jsep) throw new RecordPlayError(E.MISSING_ELEMENT, 'Missing SDP answer');
+          if (s.opusred && !answerKeepsRed(jsep.sdp)) s.opusred = false;
           result = { status: 'playing' };
           this.#notify(s, { event: 'playing', id: s.recording?.id });
           break;
@@ -241,7 +253,9 @@ export class RecordPlayPlugin implements Plugin {
     } catch (err) {
       throw new RecordPlayError(E.INVALID_SDP, `Error parsing offer: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (body.update === true || jsep.update === true) return this.#recordUpdate(s, offer);
+    // A new offer on a running recorder is a renegotiation (Janus' core flags it as an update);
+    // `update` asked for elsewhere changes nothing, as with Janus.
+    if (s.recorder && s.recording) return this.#recordUpdate(s, offer, body.update === true);
     if (s.recording || s.frames) throw new RecordPlayError(E.INVALID_STATE, 'Already in a recording or playout session');
     let id = body.id as number | undefined;
     if (id && this.#recordings.has(id)) throw new RecordPlayError(E.RECORDING_EXISTS, `Recording ${id} already exists`);
@@ -252,7 +266,7 @@ export class RecordPlayPlugin implements Plugin {
       ...(typeof body.videoprofile === 'string' ? { videoProfile: body.videoprofile } : {}),
     });
     // We only receive: the first audio and video m-lines are recvonly, further ones refused.
-    let audio: { codec: string; fmtp?: string; clock: number; levelExt: number } | undefined;
+    let audio: { codec: string; fmtp?: string; clock: number; levelExt: number; redPt: number } | undefined;
     let video: { codec: string; fmtp?: string; clock: number; orientExt: number } | undefined;
     let data = false;
     answer.media.forEach((m, i) => {
@@ -271,48 +285,67 @@ export class RecordPlayPlugin implements Plugin {
       m.direction = 'recvonly';
       const codec = c.name.toLowerCase();
       const ext = (uri: string) => offered.extmaps.find((e) => e.uri === uri)?.id ?? 0;
-      if (m.kind === 'audio') audio = { codec, ...(c.fmtp ? { fmtp: c.fmtp } : {}), clock: c.clockRate, levelExt: ext(AUDIO_LEVEL_URI) };
+      if (m.kind === 'audio') {
+        // opusred: RED accepted when offered around Opus; its packets are recorded as they come.
+        const redPt = body.opusred === true && codec === 'opus' ? offeredRedPt(offered) : 0;
+        if (redPt > 0) acceptRed(m, redPt, c);
+        audio = { codec, ...(c.fmtp ? { fmtp: c.fmtp } : {}), clock: c.clockRate, levelExt: ext(AUDIO_LEVEL_URI), redPt };
+      }
       else video = { codec, ...(c.fmtp ? { fmtp: c.fmtp } : {}), clock: c.clockRate, orientExt: ext(VIDEO_ORIENT_URI) };
     });
     const a = audio as typeof audio;
     const v = video as typeof video;
     const base = typeof body.filename === 'string' ? body.filename : `rec-${id}`;
+    // Insertable Streams: the media is encrypted end to end, recorded as it comes and marked so.
+    const e2ee = jsep.e2ee === true;
     const rec: Recording = {
       id, name: body.name as string, date: recordingDate(), textdata: body.textdata !== false,
       audioLevelExt: a?.levelExt ?? 0, videoOrientExt: v?.orientExt ?? 0, completed: false,
-      ...(a ? { audioFile: `${base}-audio`, acodec: a.codec } : {}),
+      ...(a ? { audioFile: `${base}-audio`, acodec: a.codec, ...(a.redPt > 0 ? { opusRedPt: a.redPt } : {}) } : {}),
       ...(v ? { videoFile: `${base}-video`, vcodec: v.codec, ...(v.fmtp ? { vfmtp: v.fmtp } : {}) } : {}),
       ...(data ? { dataFile: `${base}-data` } : {}),
+      ...(e2ee ? { e2ee } : {}),
     };
-    const open = async (file: string, codec: string, extra: { fmtp?: string; clock?: number; ext?: [number, string] }) => MjrRecorder.open({
-      baseDir: this.#folder, filename: file, codec, ...(extra.fmtp ? { fmtp: extra.fmtp } : {}), ...(extra.clock ? { clockRate: extra.clock } : {}),
+    const open = async (file: string, codec: string, extra: { fmtp?: string; clock?: number; ext?: [number, string]; redPt?: number; e2ee?: boolean }) => MjrRecorder.open({
+      baseDir: this.#folder, protectedFolders: this.#protectedFolders, filename: file, codec, ...(extra.fmtp ? { fmtp: extra.fmtp } : {}), ...(extra.clock ? { clockRate: extra.clock } : {}),
       ...(extra.ext && extra.ext[0] > 0 ? { extmaps: { [extra.ext[0]]: extra.ext[1] } } : {}), ...(this.#tmpExt ? { tmpExt: this.#tmpExt } : {}),
+      ...(extra.redPt ? { opusRedPt: extra.redPt } : {}), ...(extra.e2ee ? { encrypted: true } : {}),
     });
     try {
-      if (a) s.arc = await open(rec.audioFile!, a.codec, { clock: a.clock, ext: [a.levelExt, AUDIO_LEVEL_URI] });
-      if (v) s.vrc = await open(rec.videoFile!, v.codec, { ...(v.fmtp ? { fmtp: v.fmtp } : {}), clock: v.clock, ext: [v.orientExt, VIDEO_ORIENT_URI] });
+      if (a) s.arc = await open(rec.audioFile!, a.codec, { clock: a.clock, ext: [a.levelExt, AUDIO_LEVEL_URI], redPt: a.redPt, e2ee });
+      if (v) s.vrc = await open(rec.videoFile!, v.codec, { ...(v.fmtp ? { fmtp: v.fmtp } : {}), clock: v.clock, ext: [v.orientExt, VIDEO_ORIENT_URI], e2ee });
       if (data) s.drc = await open(rec.dataFile!, rec.textdata ? 'text' : 'binary', {});
     } catch (err) {
+      // As Janus, whose recorder then does not exist: a file that may not be created (inside
+      // protected_folders, a name leaving the folder, a filesystem error) is no error to the
+      // client, the session goes on recording nothing. Unlike Janus, nothing at all is written
+      // then (Janus still writes the .nfo, even into a protected folder): the recording is dropped.
       await this.#closeRecorders(s);
-      if (err instanceof UnsafePathError) throw new RecordPlayError(E.INVALID_ELEMENT, 'Invalid value (filename not allowed)');
-      throw new RecordPlayError(E.UNKNOWN_ERROR, `Error creating the recording: ${err instanceof Error ? err.message : String(err)}`);
+      rec.unwritable = true;
+      const why = err instanceof UnsafePathError ? 'path not allowed' : 'cannot create the file';
+      this.#gw.log.warn(`recordplay: recording ${id} records nothing (${why}): ${err instanceof Error ? err.message : String(err)}`);
     }
     s.recorder = true;
     s.recording = rec;
     this.#recordings.set(id, rec);
     answer.sessionName = `Recording ${id}`;
     this.#notify(s, { event: 'recording', id, audio: s.arc !== undefined, video: s.vrc !== undefined, data: s.drc !== undefined });
-    return { result: { status: 'recording', id }, jsep: { type: 'answer', sdp: writeSdp(answer) } };
+    return { result: { status: 'recording', id }, jsep: { type: 'answer', sdp: writeSdp(answer), ...(e2ee ? { e2ee: true } : {}) } };
   }
 
   /** A renegotiation (ICE restart) of a running recorder: answered again with the same codecs. */
-  #recordUpdate(s: Session, offer: SessionDescription): { result: Json; jsep: Jsep } {
-    const rec = s.recording;
-    if (!s.recorder || !rec) throw new RecordPlayError(E.INVALID_STATE, "Not a recording session, can't update");
+  #recordUpdate(s: Session, offer: SessionDescription, restart: boolean): { result: Json; jsep: Jsep } {
+    const rec = s.recording!;
     const answer = answerFor(offer, { audioCodecs: rec.acodec ? [rec.acodec] : [], videoCodecs: rec.vcodec ? [rec.vcodec] : [] });
-    for (const m of answer.media) if ((m.kind === 'audio' || m.kind === 'video') && m.port !== 0) m.direction = 'recvonly';
+    answer.media.forEach((m, i) => {
+      if ((m.kind !== 'audio' && m.kind !== 'video') || m.port === 0) return;
+      m.direction = 'recvonly';
+      const redPt = m.kind === 'audio' && rec.opusRedPt ? offeredRedPt(offer.media[i]) : 0;
+      if (redPt > 0 && m.codecs[0]) acceptRed(m, redPt, m.codecs[0]);
+    });
     answer.sessionName = `Recording ${rec.id}`;
-    return { result: { status: 'recording', id: rec.id }, jsep: { type: 'answer', sdp: writeSdp(answer) } };
+    // As Janus: an `update` asked for in the request marks the answer as a restart.
+    return { result: { status: 'recording', id: rec.id }, jsep: { type: 'answer', sdp: writeSdp(answer), ...(restart ? { restart: true } : {}), ...(rec.e2ee ? { e2ee: true } : {}) } };
   }
 
   async #play(s: Session, body: Json, jsep: Jsep | undefined): Promise<{ result: Json; jsep: Jsep }> {
@@ -321,7 +354,7 @@ export class RecordPlayPlugin implements Plugin {
     const restart = body.restart === true;
     if (restart) {
       if (s.recorder || !s.recording || !s.frames) throw new RecordPlayError(E.INVALID_STATE, "Not a playout session, can't restart");
-      return { result: { status: 'restarting', id: s.recording.id }, jsep: { type: 'offer', sdp: playbackOffer(s.recording, s.frames.data !== undefined), restart: true } };
+      return { result: { status: 'restarting', id: s.recording.id }, jsep: { type: 'offer', sdp: playbackOffer(s.recording, s.frames.data !== undefined), restart: true, ...(s.recording.e2ee ? { e2ee: true } : {}) } };
     }
     if (s.recording || s.frames) throw new RecordPlayError(E.INVALID_STATE, 'Already in a recording or playout session');
     const id = body.id as number;
@@ -346,12 +379,14 @@ export class RecordPlayPlugin implements Plugin {
     s.frames = { ...(audio ? { audio } : {}), ...(video ? { video } : {}), ...(data ? { data } : {}) };
     s.recording = rec;
     s.recorder = false;
+    // As Janus: assume the viewer takes RED when the recording has it, until its answer says no.
+    s.opusred = (rec.opusRedPt ?? 0) > 0;
     const playRec: Recording = { ...rec, ...(audio ? {} : { audioFile: undefined }), ...(video ? {} : { videoFile: undefined }) };
     const sdp = playbackOffer(playRec, data !== undefined);
     let mid = 0;
     s.mids = { ...(audio ? { audio: String(mid++) } : {}), ...(video ? { video: String(mid++) } : {}) };
     this.#notify(s, { event: 'playout', id, audio: audio !== undefined, video: video !== undefined, data: data !== undefined });
-    return { result: { status: 'preparing', id, ...(warning ? { warning } : {}) }, jsep: { type: 'offer', sdp } };
+    return { result: { status: 'preparing', id, ...(warning ? { warning } : {}) }, jsep: { type: 'offer', sdp, ...(rec.e2ee ? { e2ee: true } : {}) } };
   }
 
   setupMedia(handle: PluginHandle): void {
@@ -365,7 +400,7 @@ export class RecordPlayPlugin implements Plugin {
       data: (d) => gw.relayData(handle, '', d),
       // As Janus: the end of the recording closes the PeerConnection ("done" follows).
       end: () => setTimeout(() => { if (!s.destroyed && s.playout === playout) gw.closePc(handle); }, 200),
-    });
+    }, s.opusred);
     s.playout = playout;
     if (s.paused) playout.pause();
     playout.start();
@@ -438,9 +473,12 @@ export class RecordPlayPlugin implements Plugin {
     s.recording = undefined;
     s.recorder = false;
     s.paused = false;
+    s.opusred = false;
     s.rembStartup = 4;
     await this.#closeRecorders(s);
-    if (wasRecorder && rec && !rec.completed) {
+    if (wasRecorder && rec && !rec.completed && rec.unwritable) {
+      this.#recordings.delete(rec.id);
+    } else if (wasRecorder && rec && !rec.completed) {
       try {
         await writeNfo(this.#folder, rec);
         rec.completed = true;
@@ -459,13 +497,14 @@ export class RecordPlayPlugin implements Plugin {
     this.#sessions.delete(s);
   }
 
+  /** Admin API handle info, with the fields of Janus' janus_recordplay_query_session. */
   querySession(handle: PluginHandle): Record<string, unknown> {
     const s = handle.pluginState as Session;
-    const info: Json = { type: s.recording ? (s.recorder ? 'recorder' : 'player') : 'none' };
+    const info: Json = { type: s.recorder ? 'recorder' : s.recording ? 'player' : 'none' };
     if (s.recording) info.recording_id = s.recording.id;
     if (s.recording) info.recording_name = s.recording.name;
-    if (s.playout) info.sent = s.playout.sent;
-    info.paused = s.paused;
+    if (s.recording?.e2ee) info.e2ee = true;
+    info.hangingup = 0;
     info.destroyed = s.destroyed ? 1 : 0;
     return info;
   }

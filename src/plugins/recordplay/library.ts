@@ -25,6 +25,10 @@ export interface Recording {
   videoOrientExt: number;
   /** Finished: listed and playable. */
   completed: boolean;
+  /** Media end-to-end encrypted by the recorded peer ("e" in its MJR headers). */
+  e2ee?: boolean;
+  /** Its files could not be created (protected folder, bad name): nothing recorded, nothing listed. */
+  unwritable?: boolean;
 }
 
 export const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
@@ -77,8 +81,8 @@ async function codecOf(folder: string, file: string): Promise<Awaited<ReturnType
   }
 }
 
-/** Read one .nfo and the MJR headers it names; undefined (with a reason) when unusable. */
-export async function loadNfo(folder: string, name: string): Promise<Recording | string> {
+/** The parsed INI of one .nfo and its recording id, or why it is unusable. */
+async function readNfo(folder: string, name: string): Promise<{ id: number; values: Record<string, string> } | string> {
   let text: string;
   try {
     text = await readFile(path.join(folder, name), 'utf8');
@@ -89,13 +93,22 @@ export async function loadNfo(folder: string, name: string): Promise<Recording |
   if (!nfo) return `no recording info in ${name}`;
   const id = Number(nfo.section);
   if (!Number.isSafeInteger(id) || id <= 0) return `invalid id in ${name}`;
-  const v = nfo.values;
+  return { id, values: nfo.values };
+}
+
+/**
+ * A recording from its .nfo and the MJR headers it names, or why it is unusable. As Janus, a
+ * recording whose files say no codec (missing, empty, unreadable) is still listed (without codecs);
+ * playing it fails then.
+ */
+async function recordingOf(folder: string, id: number, v: Record<string, string>): Promise<Recording | string> {
   if (!v.name || !v.date) return `invalid info for recording ${id}`;
   if (!v.audio && !v.video) return `no audio and no video in recording ${id}`;
   const r: Recording = { id, name: v.name, date: v.date, textdata: true, audioLevelExt: 0, videoOrientExt: 0, completed: true };
   if (v.audio) {
     r.audioFile = strip(v.audio);
     const info = await codecOf(folder, r.audioFile);
+    if (info?.e2ee) r.e2ee = true;
     if (info && info.type === 'a') {
       r.acodec = info.codec === 'g711' ? 'pcmu' : info.codec;
       if (info.fmtp) r.afmtp = info.fmtp;
@@ -106,6 +119,7 @@ export async function loadNfo(folder: string, name: string): Promise<Recording |
   if (v.video) {
     r.videoFile = strip(v.video);
     const info = await codecOf(folder, r.videoFile);
+    if (info?.e2ee) r.e2ee = true;
     if (info && info.type === 'v') {
       r.vcodec = info.codec;
       if (info.fmtp) r.vfmtp = info.fmtp;
@@ -117,27 +131,37 @@ export async function loadNfo(folder: string, name: string): Promise<Recording |
     const info = await codecOf(folder, r.dataFile);
     r.textdata = info?.codec !== 'binary';
   }
-  if (!r.acodec && !r.vcodec) return `no playable audio or video in recording ${id}`;
   return r;
 }
 
-/** Every usable recording of the folder (the reasons the others were skipped in `skipped`). */
-export async function scanFolder(folder: string): Promise<{ recordings: Recording[]; skipped: string[] }> {
+/**
+ * Every usable recording of the folder (the reasons the others were skipped in `skipped`); ids in
+ * `known` are not read again (as Janus: a listed recording stays as it is), only reported in `seen`.
+ */
+export async function scanFolder(folder: string, known: ReadonlySet<number> = new Set()): Promise<{ recordings: Recording[]; seen: Set<number>; skipped: string[] }> {
+  const seen = new Set<number>();
   let names: string[];
   try {
     names = await readdir(folder);
   } catch (err) {
-    return { recordings: [], skipped: [`cannot read the folder: ${(err as Error).message}`] };
+    return { recordings: [], seen, skipped: [`cannot read the folder: ${(err as Error).message}`] };
   }
   const recordings: Recording[] = [];
   const skipped: string[] = [];
   for (const name of names.sort()) {
     if (!name.toLowerCase().endsWith('.nfo')) continue;
-    const r = await loadNfo(folder, name);
+    const nfo = await readNfo(folder, name);
+    if (typeof nfo === 'string') {
+      skipped.push(nfo);
+      continue;
+    }
+    seen.add(nfo.id);
+    if (known.has(nfo.id)) continue;
+    const r = await recordingOf(folder, nfo.id, nfo.values);
     if (typeof r === 'string') skipped.push(r);
     else recordings.push(r);
   }
-  return { recordings, skipped };
+  return { recordings, seen, skipped };
 }
 
 /** Janus' `date` of a recording: local "%Y-%m-%d %H:%M:%S". */

@@ -12,14 +12,19 @@ import { randomInt } from 'node:crypto';
 import type { MediaPacket } from '../../core/plugin.ts';
 import type { MjrFrame } from '../../media/mjr-reader.ts';
 import type { Recording } from './library.ts';
+import { RedUnwrapper, primaryOf } from './opus-red.ts';
 
 const RTPMAP: Record<string, string> = {
   opus: 'opus/48000/2', pcmu: 'PCMU/8000', pcma: 'PCMA/8000', g722: 'G722/8000',
   vp8: 'VP8/90000', vp9: 'VP9/90000', h264: 'H264/90000', av1: 'AV1/90000', h265: 'H265/90000',
 };
 
-export function audioPt(codec: string): number {
-  return codec === 'pcmu' ? 0 : codec === 'pcma' ? 8 : codec === 'g722' ? 9 : 111;
+/** The audio payload type of a playback: the static ones of G.711/G.722, else 111 (112 if RED took 111). */
+export function audioPt(codec: string, opusRedPt = 0): number {
+  if (codec === 'pcmu') return 0;
+  if (codec === 'pcma') return 8;
+  if (codec === 'g722') return 9;
+  return opusRedPt === 111 ? 112 : 111;
 }
 export const VIDEO_PT = 100;
 
@@ -39,8 +44,13 @@ export function playbackOffer(r: Recording, withData: boolean): string {
   const lines = ['v=0', `o=- ${Date.now()} 1 IN IP4 127.0.0.1`, `s=Recording ${r.id}`, 't=0 0'];
   let mid = 0;
   if (playable(r.acodec) && r.audioFile) {
-    const pt = audioPt(r.acodec);
-    lines.push(`m=audio 9 UDP/TLS/RTP/SAVPF ${pt}`, 'c=IN IP4 1.1.1.1', `a=mid:${mid++}`, 'a=sendonly', 'a=rtcp-mux', `a=rtpmap:${pt} ${RTPMAP[r.acodec]}`);
+    const red = r.acodec === 'opus' && r.opusRedPt ? r.opusRedPt : 0;
+    const pt = audioPt(r.acodec, red);
+    lines.push(`m=audio 9 UDP/TLS/RTP/SAVPF ${red ? `${red} ` : ''}${pt}`, 'c=IN IP4 1.1.1.1', `a=mid:${mid++}`, 'a=sendonly', 'a=rtcp-mux');
+    // RED (RFC 2198) as recorded: its payload type first, wrapping the Opus one.
+    if (red) lines.push(`a=rtpmap:${red} red/48000/2`);
+    lines.push(`a=rtpmap:${pt} ${RTPMAP[r.acodec]}`);
+    if (red) lines.push(`a=fmtp:${red} ${pt}/${pt}`);
     if (r.afmtp) lines.push(`a=fmtp:${pt} ${r.afmtp}`);
   }
   if (playable(r.vcodec) && r.videoFile) {
@@ -74,7 +84,8 @@ interface Stream {
   /** Due time of each packet, ms after the start. */
   due: Float64Array;
   next: number;
-  pt: number;
+  /** Payload type of each packet. */
+  pts: Uint8Array;
   seq: number;
   tsBase: number;
   ts: Uint32Array;
@@ -101,32 +112,50 @@ export class Playout {
   #done = false;
   sent = 0;
 
-  constructor(r: Recording, frames: { audio?: MjrFrame[]; video?: MjrFrame[]; data?: MjrFrame[] }, mids: { audio?: string; video?: string }, sinks: PlayoutSinks) {
+  /**
+   * `keepRed`: the viewer accepted RED, so RED packets of a recording made with it go out as they
+   * are; otherwise each one is cut down to its primary Opus block.
+   */
+  constructor(r: Recording, frames: { audio?: MjrFrame[]; video?: MjrFrame[]; data?: MjrFrame[] }, mids: { audio?: string; video?: string }, sinks: PlayoutSinks, keepRed = false) {
     this.#sinks = sinks;
-    if (frames.audio && r.acodec && mids.audio !== undefined) this.#add(frames.audio, audioPt(r.acodec), clockOf(r.acodec), mids.audio, false);
+    if (frames.audio && r.acodec && mids.audio !== undefined) {
+      const red = r.acodec === 'opus' && r.opusRedPt ? { pt: r.opusRedPt, keep: keepRed } : undefined;
+      this.#add(frames.audio, audioPt(r.acodec, red?.pt), clockOf(r.acodec), mids.audio, false, red);
+    }
     if (frames.video && r.vcodec && mids.video !== undefined) this.#add(frames.video, VIDEO_PT, 90000, mids.video, true);
     if (frames.data) {
       for (const f of frames.data) this.#data.push({ at: f.time, payload: r.textdata ? f.data.toString('utf8') : Buffer.from(f.data) });
     }
   }
 
-  #add(frames: MjrFrame[], pt: number, clock: number, mid: string, video: boolean): void {
+  #add(frames: MjrFrame[], pt: number, clock: number, mid: string, video: boolean, red?: { pt: number; keep: boolean }): void {
     const packets: Buffer[] = [];
+    const pts: number[] = [];
     const times: number[] = [];
     const stamps: number[] = [];
+    const unwrapper = red && !red.keep ? new RedUnwrapper() : undefined;
     const ts0 = frames.length ? frames[0].ts : 0;
     let tsMin = ts0;
     for (const f of frames) tsMin = Math.min(tsMin, f.ts);
     for (const f of frames) {
-      const p = withoutExtensions(f.data);
+      let p = withoutExtensions(f.data);
       if (!p) continue;
+      let out = pt;
+      if (red && (p[1] & 0x7f) === red.pt) {
+        // As Janus: RED stays RED for a viewer that accepted it; else its primary block, as Opus.
+        // A RED packet that does not parse goes out unchanged.
+        const primary = unwrapper ? primaryOf(p, unwrapper) : undefined;
+        if (primary) p = primary;
+        else out = red.pt;
+      }
       packets.push(p);
+      pts.push(out);
       times.push(Math.max(0, ((f.ts - tsMin) / clock) * 1000));
       stamps.push((f.ts - tsMin) >>> 0);
     }
     if (packets.length === 0) return;
     this.#streams.push({
-      packets, due: Float64Array.from(times), next: 0, pt, seq: randomInt(0, 0x8000), tsBase: randomInt(0, 0x7fffffff),
+      packets, due: Float64Array.from(times), next: 0, pts: Uint8Array.from(pts), seq: randomInt(0, 0x8000), tsBase: randomInt(0, 0x7fffffff),
       ts: Uint32Array.from(stamps), view: { buffer: packets[0], mid, video },
     });
   }
@@ -169,7 +198,7 @@ export class Playout {
     for (const s of this.#streams) {
       while (s.next < s.packets.length && s.due[s.next] <= elapsed) {
         const p = s.packets[s.next];
-        p[1] = (p[1] & 0x80) | s.pt;
+        p[1] = (p[1] & 0x80) | s.pts[s.next];
         p.writeUInt16BE(s.seq, 2);
         s.seq = (s.seq + 1) & 0xffff;
         p.writeUInt32BE((s.tsBase + s.ts[s.next]) >>> 0, 4);

@@ -14,6 +14,10 @@
  *   every public message and announcement by HTTP POST;
  * - rooms from janus.plugin.textroom.jcfg and by API; `permanent` writes the file in
  *   `general.configs_folder` back (config-file.ts).
+ *
+ * Checked against Janus 1.1.2 (test/integration/textroom-reference.test.ts). One deliberate
+ * difference: a successful data-channel `kick` is answered {textroom:"success"}, where 1.1.2 writes
+ * "textbridge" (a typo fixed upstream since).
  */
 import path from 'node:path';
 import type { GatewayFacade, Jsep, Plugin, PluginHandle, PluginResult } from '../../core/plugin.ts';
@@ -436,8 +440,9 @@ export class TextRoomPlugin implements Plugin {
     this.#rooms.delete(room.key);
     const permanent = save ? await this.#persist(room.key, undefined) : false;
     const event = this.#dump({ textroom: 'destroyed', room: room.id });
-    // The requester hears it too (on its data channel), as Janus does.
-    if (s && via === 'data' && ![...room.participants.values()].some((p) => p.session === s)) this.#send(s, event);
+    // As Janus: the requester hears it first (on its data channel, whatever the request came
+    // over), then every participant, so a requester in the room hears it twice.
+    if (s) this.#send(s, event);
     for (const p of [...room.participants.values()]) {
       this.#send(p.session, event);
       this.#removeParticipant(p, false);

@@ -17,6 +17,12 @@
  * substream/temporal targets with the EchoTest's SimulcastSelector (switch on keyframes, PLI to
  * the caller, "simulcast" events). The media path (incomingRtp) reads and rewrites the packet in
  * place: no allocation, no JSON per packet.
+ *
+ * Checked against Janus 1.1.2 (test/integration/videocall-reference.test.ts, videocall-rtx.test.ts).
+ * Deliberate differences: RTX is taken out of relayed offers (relay-sdp.ts: the core has no RTX;
+ * Janus relays offers untouched and handles RTX in its core); a receiver's REMB reaches the other
+ * user's sender capped by that user's `bitrate` (Janus answers it with the receiver's own cap);
+ * query_session says `audio_red` only when RED was negotiated (1.1.2 says it for every call).
  */
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
@@ -30,6 +36,7 @@ import { SeqTsRewriter } from '../../media/rtp-rewriter.ts';
 import type { PathPolicy } from '../../media/safe-path.ts';
 import { VIDEOCALL_ERROR as E, requestName, setRequest, usernameOf } from './requests.ts';
 import { answerForCaller, relayOffer, type RelayedOffer } from './relay-sdp.ts';
+import { offeredRedPt } from '../recordplay/opus-red.ts';
 // The EchoTest's simulcast selector serves here too (one implementation of Janus' layer switching).
 import { DEFAULT_FALLBACK_US, SimulcastSelector } from '../../media/simulcast.ts';
 
@@ -60,6 +67,8 @@ interface CallUser {
   /** Negotiated codecs (from the callee's answer), lower case, for recordings and events. */
   acodec: string | undefined;
   vcodec: string | undefined;
+  /** Payload type of Opus RED (RFC 2198) when the answer kept it (0: none): noted in recordings. */
+  opusRedPt: number;
   bitrate: number;
   peerBitrate: number;
   /** When this user's cap was last sent to its sender (ms). */
@@ -91,7 +100,7 @@ interface CallUser {
 function newUser(handle: PluginHandle): CallUser {
   return {
     handle, username: undefined, peer: undefined, incall: false, hasAudio: false, hasVideo: false, hasData: false,
-    audioActive: true, videoActive: true, acodec: undefined, vcodec: undefined, bitrate: 0, peerBitrate: 0, lastRemb: 0,
+    audioActive: true, videoActive: true, acodec: undefined, vcodec: undefined, opusRedPt: 0, bitrate: 0, peerBitrate: 0, lastRemb: 0,
     substreamTarget: 2, temporalTarget: 2, fallback: 0, e2ee: false, recorders: {}, dropPt: NO_DROP, callOffer: undefined, sim: null, audioOut: null, videoOut: null, slowlinkCount: 0, dataReady: false,
     destroyed: false, queue: Promise.resolve(),
   };
@@ -271,6 +280,9 @@ export class VideoCallPlugin implements Plugin {
     // The answer decides the codecs of both legs.
     user.acodec = peer.acodec = firstCodec(answer, 'audio');
     user.vcodec = peer.vcodec = firstCodec(answer, 'video');
+    // As Janus: RED in the answer (first audio m-line) is what both legs send; recordings note it.
+    const audioLine = answer.media.find((m) => m.kind === 'audio' && m.port !== 0);
+    user.opusRedPt = peer.opusRedPt = audioLine ? offeredRedPt(audioLine) : 0;
     if (!user.acodec) user.hasAudio = peer.hasAudio = false;
     if (!user.vcodec) user.hasVideo = peer.hasVideo = false;
     // The caller's simulcast: this user (the callee) receives one layer of it.
@@ -397,7 +409,12 @@ export class VideoCallPlugin implements Plugin {
     const open = async (kind: string, codec: string | undefined): Promise<MjrRecorder | undefined> => {
       if (!codec) return undefined;
       try {
-        return await MjrRecorder.open({ ...this.#recordPolicy, filename: `${base}-${kind}`, codec, ...(this.#tmpExt ? { tmpExt: this.#tmpExt } : {}) });
+        return await MjrRecorder.open({
+          ...this.#recordPolicy, filename: `${base}-${kind}`, codec, ...(this.#tmpExt ? { tmpExt: this.#tmpExt } : {}),
+          ...(kind === 'audio' && user.opusRedPt > 0 ? { opusRedPt: user.opusRedPt } : {}),
+          // As Janus: end-to-end encrypted media is recorded as it comes, marked so ("e").
+          ...(kind !== 'data' && user.e2ee ? { encrypted: true } : {}),
+        });
       } catch (err) {
         // As Janus: a recorder that cannot be created is logged, the request still succeeds.
         this.#gw.log.warn(`videocall: could not record ${kind}: ${err instanceof Error ? err.message : String(err)}`);
@@ -422,9 +439,10 @@ export class VideoCallPlugin implements Plugin {
     const r = user.recorders;
     if (!r.audio && !r.video && !r.data) return {};
     const recording: Result = {};
-    if (r.audio) recording.audio = r.audio.path;
-    if (r.video) recording.video = r.video.path;
-    if (r.data) recording.data = r.data.path;
+    // As Janus (the recorder's file name, its folder aside).
+    if (r.audio) recording.audio = path.basename(r.audio.writingPath);
+    if (r.video) recording.video = path.basename(r.video.writingPath);
+    if (r.data) recording.data = path.basename(r.data.writingPath);
     return { recording };
   }
 
@@ -531,7 +549,7 @@ export class VideoCallPlugin implements Plugin {
       this.#gw.closePc(peer.handle);
     }
     Object.assign(user, {
-      hasAudio: false, hasVideo: false, hasData: false, audioActive: true, videoActive: true, acodec: undefined, vcodec: undefined,
+      hasAudio: false, hasVideo: false, hasData: false, audioActive: true, videoActive: true, acodec: undefined, vcodec: undefined, opusRedPt: 0,
       bitrate: 0, peerBitrate: 0, e2ee: false, dropPt: NO_DROP, callOffer: undefined, sim: null, audioOut: null, videoOut: null, substreamTarget: 2, temporalTarget: 2, fallback: 0,
     });
   }
@@ -546,21 +564,32 @@ export class VideoCallPlugin implements Plugin {
     if (user.username !== undefined && this.#usernames.get(user.username) === user) this.#usernames.delete(user.username);
   }
 
+  /** Admin API handle info, with the fields of Janus' janus_videocall_query_session. */
   querySession(handle: PluginHandle): Record<string, unknown> {
     const u = handle.pluginState as CallUser;
-    const info: Result = { state: u.peer ? 'incall' : 'idle', username: u.username ?? null };
-    if (u.peer) info.peer = u.peer.username ?? null;
-    Object.assign(info, {
-      audio_active: u.audioActive, video_active: u.videoActive, bitrate: u.bitrate, 'peer-bitrate': u.peerBitrate,
-      'substream-target': u.substreamTarget, 'temporal-layer-target': u.temporalTarget,
-    });
-    if (u.acodec) info.audio_codec = u.acodec;
-    if (u.vcodec) info.video_codec = u.vcodec;
-    if (u.sim) Object.assign(info, { simulcast: true, substream: u.sim.substream, 'temporal-layer': u.sim.templayer });
-    if (u.e2ee) info.e2ee = true;
+    const peer = u.peer;
+    const info: Result = { state: peer ? 'incall' : 'idle' };
+    if (u.username !== undefined) info.username = u.username;
+    if (peer) {
+      if (peer.username !== undefined) info.peer = peer.username;
+      info.audio_active = u.audioActive;
+      if (u.acodec) info.audio_codec = u.acodec;
+      if (u.acodec && u.opusRedPt > 0) info.audio_red = true;
+      if (u.vcodec) info.video_codec = u.vcodec;
+      Object.assign(info, { video_active: u.videoActive, bitrate: u.bitrate, 'peer-bitrate': u.peerBitrate, slowlink_count: u.slowlinkCount });
+    }
+    if (u.callOffer?.simulcast) info.simulcast = true;
+    if (peer && u.sim) {
+      Object.assign(info, {
+        'simulcast-peer': true, substream: u.sim.substream, 'substream-target': u.substreamTarget,
+        'temporal-layer': u.sim.templayer, 'temporal-layer-target': u.temporalTarget,
+      });
+      if (u.fallback > 0) info.fallback = u.fallback;
+    }
     Object.assign(info, this.#recordingInfo(u));
-    info.incall = u.incall;
-    info.slowlink_count = u.slowlinkCount;
+    info.incall = u.incall ? 1 : 0;
+    if (u.e2ee) info.e2ee = true;
+    info.hangingup = 0;
     info.destroyed = u.destroyed ? 1 : 0;
     return info;
   }
