@@ -1,5 +1,5 @@
 /**
- * Record&Play playback of Opus RED recordings (playout.ts, opus-red.ts): the offer names RED with
+ * Record&Play playback of Opus RED recordings (playout.ts, src/core/sdp-red.ts, src/media/red.ts): the offer names RED with
  * the recorded payload type (and Opus moves to 112 when RED took 111), and the packets a viewer
  * gets are the RED packets as recorded, or their primary Opus block when RED was not accepted.
  */

@@ -24,7 +24,7 @@ import { negotiate, type Negotiated } from './negotiate.ts';
 import { EchoRecording, refusedName, type RecordingPolicy } from './recording.ts';
 import { DEFAULT_FALLBACK_US, SimulcastSelector, sameLayout } from '../../media/simulcast.ts';
 import { coarseNow, holdClock, releaseClock } from './clock.ts';
-import { RedUnwrapper } from './red.ts';
+import { RedUnwrapper } from '../../media/red.ts';
 
 export { ECHOTEST_ERROR } from './requests.ts';
 

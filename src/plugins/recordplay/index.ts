@@ -11,7 +11,7 @@
  *   `stop` ({status:"stopped", id}, PeerConnection closed), `pause`/`resume`;
  * - {result:"done"} when a PeerConnection goes; the .nfo is written then and the recording becomes
  *   listed and playable; a playout that reaches the end closes the PeerConnection;
- * - `opusred`: Opus RED recorded and played back as Janus does (opus-red.ts);
+ * - `opusred`: Opus RED recorded and played back as Janus does (src/core/sdp-red.ts, src/media/red.ts);
  * - janus.jcfg `protected_folders`: no file is created inside them; as with Janus the request still
  *   succeeds (its recorder just does not exist), but unlike Janus no .nfo is written either.
  *
@@ -32,7 +32,7 @@ import { readMjr, type MjrFrame } from '../../media/mjr-reader.ts';
 import { check, P, RECORDPLAY_ERROR as E, RecordPlayError } from './requests.ts';
 import { AUDIO_LEVEL_URI, VIDEO_ORIENT_URI, recordingDate, scanFolder, writeNfo, type Recording } from './library.ts';
 import { Playout, playable, playbackOffer } from './playout.ts';
-import { acceptRed, answerKeepsRed, offeredRedPt } from './opus-red.ts';
+import { acceptRed, answerKeepsRed, offeredRedPt } from '../../core/sdp-red.ts';
 
 export { RECORDPLAY_ERROR } from './requests.ts';
 

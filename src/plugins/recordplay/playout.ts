@@ -12,7 +12,7 @@ import { randomInt } from 'node:crypto';
 import type { MediaPacket } from '../../core/plugin.ts';
 import type { MjrFrame } from '../../media/mjr-reader.ts';
 import type { Recording } from './library.ts';
-import { RedUnwrapper, primaryOf } from './opus-red.ts';
+import { RedUnwrapper, primaryOf } from '../../media/red.ts';
 
 const RTPMAP: Record<string, string> = {
   opus: 'opus/48000/2', pcmu: 'PCMU/8000', pcma: 'PCMA/8000', g722: 'G722/8000',

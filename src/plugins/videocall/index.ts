@@ -36,7 +36,7 @@ import { SeqTsRewriter } from '../../media/rtp-rewriter.ts';
 import type { PathPolicy } from '../../media/safe-path.ts';
 import { VIDEOCALL_ERROR as E, requestName, setRequest, usernameOf } from './requests.ts';
 import { answerForCaller, relayOffer, type RelayedOffer } from './relay-sdp.ts';
-import { offeredRedPt } from '../recordplay/opus-red.ts';
+import { offeredRedPt } from '../../core/sdp-red.ts';
 // The EchoTest's simulcast selector serves here too (one implementation of Janus' layer switching).
 import { DEFAULT_FALLBACK_US, SimulcastSelector } from '../../media/simulcast.ts';
 

@@ -6,7 +6,7 @@
  *   block header (F=1): |F| block PT (7) | timestamp offset (14) | block length (10) |
  *   last header (F=0):  |F| block PT (7) |    then the redundant blocks, then the primary one
  */
-import { RtpView } from '../../media/rtp.ts';
+import { RtpView } from './rtp.ts';
 
 export class RedUnwrapper {
   readonly #view = new RtpView();
@@ -42,4 +42,10 @@ export class RedUnwrapper {
     this.scratch[1] = (this.scratch[1] & 0x80) | pt;
     return len;
   }
+}
+
+/** The primary Opus block of a recorded RED packet, as a new RTP packet (undefined: not usable RED). */
+export function primaryOf(packet: Buffer, unwrapper: RedUnwrapper = new RedUnwrapper()): Buffer | undefined {
+  const len = unwrapper.unwrap(packet);
+  return len < 0 ? undefined : Buffer.from(unwrapper.scratch.subarray(0, len));
 }

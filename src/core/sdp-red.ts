@@ -1,5 +1,5 @@
 /**
- * Opus RED (RFC 2198) in Record&Play, as Janus 1.1.2 does it with `opusred`:
+ * Opus RED (RFC 2198) in SDP, as Janus 1.1.2 negotiates it with `opusred` (Record&Play, VideoCall):
  * - recording: when the request asks for it and the offer has red/48000/2 on its audio m-line, the
  *   answer accepts RED (its payload type first, fmtp "opus/opus"), the RED packets are recorded as
  *   they arrive and the MJR header notes the RED payload type ("or");
@@ -7,8 +7,7 @@
  *   answer keeps red/48000/2 gets the RED packets as recorded, any other viewer gets the primary
  *   (newest) Opus block of each packet as plain Opus.
  */
-import type { Codec, MediaSection } from '../../core/webrtc/sdp.ts';
-import { RedUnwrapper } from '../echotest/red.ts';
+import type { Codec, MediaSection } from './webrtc/sdp.ts';
 
 /** The payload type of red/48000/2 on an offered audio m-line (0: none). */
 export function offeredRedPt(m: MediaSection): number {
@@ -26,11 +25,3 @@ export function acceptRed(answered: MediaSection, redPt: number, opus: Codec): v
 export function answerKeepsRed(sdp: string): boolean {
   return sdp.includes('red/48000/2');
 }
-
-/** The primary Opus block of a recorded RED packet, as a new RTP packet (undefined: not usable RED). */
-export function primaryOf(packet: Buffer, unwrapper: RedUnwrapper = new RedUnwrapper()): Buffer | undefined {
-  const len = unwrapper.unwrap(packet);
-  return len < 0 ? undefined : Buffer.from(unwrapper.scratch.subarray(0, len));
-}
-
-export { RedUnwrapper };
