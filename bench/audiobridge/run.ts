@@ -11,6 +11,10 @@
  *
  *   npx tsx bench/audiobridge/run.ts [--participants 10,20,40,80] [--rates 16000,48000]
  *                                    [--modes realistic,all] [--seconds 8] [--only janus|portunus]
+ *                                    [--external ws://127.0.0.1:PORT,PID]
+ *
+ * `--external` measures a Portunus started by hand instead (e.g. under `node --cpu-prof` to profile
+ * it, mixer threads included): its WebSocket URL and process id.
  */
 import dgram from 'node:dgram';
 import { JanusWsClient } from '../../test/helpers/janus-client.ts';
@@ -32,6 +36,7 @@ interface Options {
   modes: Mode[];
   seconds: number;
   only?: ServerName;
+  external?: { wsUrl: string; pid: number };
 }
 
 function parseArgs(argv: string[]): Options {
@@ -49,8 +54,12 @@ function parseArgs(argv: string[]): Options {
       const v = value();
       if (v !== 'janus' && v !== 'portunus') throw new Error('--only takes janus or portunus');
       opts.only = v;
+    } else if (flag === '--external') {
+      const [url, pid] = (value() ?? '').split(',');
+      if (!url?.startsWith('ws://') || !pid) throw new Error('--external takes ws://HOST:PORT,PID');
+      opts.external = { wsUrl: url, pid: positiveInt(flag, pid) };
     } else if (flag === '--help' || flag === '-h') {
-      process.stdout.write('usage: tsx bench/audiobridge/run.ts [--participants 10,20,40,80] [--rates 16000,48000] [--modes realistic,all] [--seconds 8] [--only janus|portunus]\n');
+      process.stdout.write('usage: tsx bench/audiobridge/run.ts [--participants 10,20,40,80] [--rates 16000,48000] [--modes realistic,all] [--seconds 8] [--only janus|portunus] [--external ws://HOST:PORT,PID]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${argv[i]}`);
   }
@@ -156,7 +165,10 @@ async function main(): Promise<void> {
   const names: ServerName[] = opts.only ? [opts.only] : ['portunus', 'janus'];
   const servers: Server[] = [];
   try {
-    for (const n of names) servers.push(n === 'janus' ? await startJanus({ pluginSettings: { 'janus.plugin.audiobridge.jcfg': { local_ip: '127.0.0.1' } } }) : await startPortunus({ requirePlugins: [PLUGIN] }));
+    if (opts.external) {
+      const ext = opts.external;
+      servers.push({ name: 'portunus', pid: ext.pid, httpUrl: '', wsUrl: ext.wsUrl, stop: async () => undefined });
+    } else for (const n of names) servers.push(n === 'janus' ? await startJanus({ pluginSettings: { 'janus.plugin.audiobridge.jcfg': { local_ip: '127.0.0.1' } } }) : await startPortunus({ requirePlugins: [PLUGIN] }));
     for (const s of servers) process.stdout.write(`${s.name}: pid ${s.pid}, ${s.wsUrl}\n`);
     const maxP = Math.max(...opts.participants);
     const tones = Array.from({ length: Math.min(maxP, 16) }, (_, i) => opusFrames(300 + 150 * i));
