@@ -33,6 +33,8 @@ import { resolveSafePath, UnsafePathError } from '../../media/safe-path.ts';
 import { AB_ERROR, AudioBridgeError, checkFields, type FieldType } from './errors.ts';
 import { configFileText, participantCodec, roomSettings, type RoomSettings } from './room.ts';
 import { RtpOut } from './rtp-out.ts';
+import { forwarderSrtp } from './srtp-forward.ts';
+import type { SrtpContext } from '../../core/webrtc/srtp.ts';
 
 export { AB_ERROR } from './errors.ts';
 
@@ -91,6 +93,8 @@ interface Forwarder {
   out: RtpOut;
   sock: dgram.Socket;
   room: Room;
+  /** Protects what it sends (srtp_suite/srtp_crypto). */
+  srtp?: SrtpContext;
 }
 
 interface Session {
@@ -471,7 +475,7 @@ export class AudioBridgePlugin implements Plugin {
     this.#checkSecret(room, body);
     const codec = body.codec === undefined ? 'opus' : participantCodec(body.codec);
     if (!codec) throw new AudioBridgeError(AB_ERROR.INVALID_ELEMENT, `Unsupported codec (${String(body.codec)})`);
-    if (body.srtp_suite !== undefined || body.srtp_crypto !== undefined) throw new AudioBridgeError(AB_ERROR.UNKNOWN_ERROR, 'SRTP forwarding is not supported by Portunus yet');
+    const srtp = forwarderSrtp(body.srtp_suite, body.srtp_crypto);
     let groupIndex = 0;
     if (body.group !== undefined) {
       groupIndex = room.s.groups.indexOf(body.group as string) + 1;
@@ -488,7 +492,7 @@ export class AudioBridgePlugin implements Plugin {
     const ptype = typeof body.ptype === 'number' ? body.ptype & 0x7f : DEFAULT_PT[codec];
     const f: Forwarder = {
       streamId, host, port, codec, ptype, group: body.group as string | undefined, alwaysOn: body.always_on === true,
-      mixId: this.#nextMixId++, out: new RtpOut(ptype, typeof body.ssrc === 'number' ? body.ssrc : streamId), sock, room,
+      mixId: this.#nextMixId++, out: new RtpOut(ptype, typeof body.ssrc === 'number' ? body.ssrc : streamId), sock, room, srtp,
     };
     room.forwarders.set(streamId, f);
     this.#targets.set(f.mixId, { kind: 'forwarder', f });
@@ -516,7 +520,7 @@ export class AudioBridgePlugin implements Plugin {
   #describeForwarder(f: Forwarder): Reply {
     return {
       stream_id: f.streamId, ...(f.group !== undefined ? { group: f.group } : {}), ip: f.host, port: f.port, ssrc: f.out.ssrc,
-      codec: f.codec, ptype: f.ptype, always_on: f.alwaysOn,
+      codec: f.codec, ptype: f.ptype, ...(f.srtp ? { srtp: true } : {}), always_on: f.alwaysOn,
     };
   }
 
@@ -875,7 +879,9 @@ export class AudioBridgePlugin implements Plugin {
     if (t.kind === 'forwarder') {
       const f = t.f;
       if (!f.alwaysOn && f.room.participants.size === 0) return;
-      const n = f.out.write(buf, off, len, samples);
+      let n = f.out.write(buf, off, len, samples);
+      if (f.srtp) n = f.srtp.protectRtp(f.out.buffer, 0, n); // in place; the buffer has room for the tag
+      if (n <= 0) return;
       f.sock.send(Buffer.from(f.out.buffer.subarray(0, n)), f.port, f.host);
       return;
     }
