@@ -83,7 +83,7 @@ export class ToneParticipant {
   sample = 0;
   sending = false;
   amplitude = 8000;
-  id = 0;
+  id: number | string = 0;
   #timer: NodeJS.Timeout | undefined;
   #sent = 0;
   #t0 = 0;
@@ -91,7 +91,7 @@ export class ToneParticipant {
   private constructor(readonly client: AbClient, readonly pc: RTCPeerConnection, readonly track: MediaStreamTrack, public freq: number) {}
 
   /** Joins `room` with a WebRTC offer (in the join, or in a configure after it when `viaConfigure`). */
-  static async join(wsUrl: string, room: number, freq: number, extra: Record<string, unknown> = {}, viaConfigure = false): Promise<ToneParticipant> {
+  static async join(wsUrl: string, room: number | string, freq: number, extra: Record<string, unknown> = {}, viaConfigure = false): Promise<ToneParticipant> {
     const client = await AbClient.open(wsUrl);
     const pc = loopbackPeer();
     const { sdp, tracks } = await offerWith(pc, ['audio'], false);
