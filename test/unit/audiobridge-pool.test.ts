@@ -137,3 +137,39 @@ test('a 40-participant room keeps 50 mixed frames per second per listener', asyn
   const pcm = decodeAll((c.frames.get(ids[10]) ?? []).slice(-110, -10));
   for (const f of TONES) assert.ok(toneAmplitude(pcm, f, 48000) > 1500, `a silent listener hears ${f} Hz`);
 });
+
+test('a room split over two threads: every listener hears the mix-minus, one set of talking and file events', async () => {
+  // Six participants, split above three listeners per shard: the last three are encoded for by a
+  // second thread, which decodes everyone too. Participants 1-3 speak, 4-6 are silent.
+  const speaking = TONES.map((f) => tonePackets(f, 100));
+  const silent = tonePackets(440, 100, 0);
+  const c = collector();
+  const pool = new MixerPool({ threads: 2, statsEveryTicks: 25, splitAbove: 3 }, c.cb);
+  await pool.ready();
+  pool.createRoom(3, { rate: 16000, talkWindow: 10, talkThreshold: 40 });
+  const ids = [1, 2, 3, 4, 5, 6];
+  for (const id of ids) pool.addParticipant(3, id, { codec: 'opus', prebuffer: 2 });
+  assert.equal(pool.shards, 1, 'one extra shard opened');
+  // A short announcement, heard on both shards, reported ended once.
+  const note = tonePackets(2500, 20);
+  pool.playFile(3, 99, note.map((p) => p.subarray(12)), false);
+  await feed(pool, ids, ids.map((id) => (id <= 3 ? speaking[id - 1] : silent)), 1500);
+  await pool.stop();
+  for (const id of ids) {
+    const got = c.frames.get(id) ?? [];
+    assert.ok(got.length >= 60, `participant ${id} got ${got.length} frames in 1.5 s`);
+    const pcm = decodeAll(got.slice(-50, -5));
+    const amp = TONES.map((f) => toneAmplitude(pcm, f, 48000));
+    amp.forEach((a, i) => {
+      if (i === id - 1) assert.ok(a < 400, `participant ${id} does not hear itself: ${amp.map((x) => x.toFixed(0))}`);
+      else assert.ok(a > 2000, `participant ${id} hears ${TONES[i]} Hz: ${amp.map((x) => x.toFixed(0))}`);
+    });
+  }
+  // Both threads did work: each reported stats with participants.
+  const threads = new Set(c.stats.map((s) => s.participants));
+  assert.ok(c.stats.length > 0 && [...threads].every((n) => n === 6), `both shards hold every participant: ${[...threads]}`);
+  assert.equal(c.events.filter((e) => e.ev === 'fileEnded').length, 1, 'the file end reported once');
+  const talking = c.events.filter((e) => e.ev === 'talking' && e.talking);
+  assert.deepEqual([...new Set(talking.map((e) => (e as { id: number }).id))].sort(), [1, 2, 3], 'talking events once per speaker');
+  assert.equal(talking.length, 3);
+});

@@ -173,7 +173,11 @@ export class AudioBridgePlugin implements Plugin {
     // One mixer thread per spare core (at least one, at most four) unless configured.
     const spare = Math.min(4, Math.max(1, availableParallelism() - 1));
     const threads = typeof general.mixer_threads === 'number' ? general.mixer_threads : Number(general.mixer_threads ?? spare);
-    this.#pool = new MixerPool({ threads: Number.isFinite(threads) ? Math.max(0, Math.min(16, threads)) : spare }, {
+    const splitAbove = Number(general.mixer_split_above ?? 40);
+    this.#pool = new MixerPool({
+      threads: Number.isFinite(threads) ? Math.max(0, Math.min(16, threads)) : spare,
+      splitAbove: Number.isFinite(splitAbove) ? Math.max(0, splitAbove) : 40,
+    }, {
       onAudio: (id, buf, off, len, samples) => this.#onAudio(id, buf, off, len, samples),
       onEvent: (e) => this.#onMixerEvent(e),
     });
