@@ -196,3 +196,23 @@ export function concatFrames(frames: Array<{ pcm: Int16Array }>): Int16Array {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** One step of a request script run against both servers: a sync or async request, from client a or b. */
+export type ScriptStep = { body: Record<string, unknown>; async?: boolean; second?: boolean };
+
+/** Runs `script` with two clients against `wsUrl`: each reply's plugindata, then every notification. */
+export async function runScript(wsUrl: string, script: readonly ScriptStep[]): Promise<{ replies: unknown[]; notes: unknown[] }> {
+  const a = await AbClient.open(wsUrl);
+  const b = await AbClient.open(wsUrl);
+  const replies: unknown[] = [];
+  for (const step of script) {
+    const c = step.second ? b : a;
+    if (step.async) replies.push((await c.async(step.body)).plugindata.data);
+    else replies.push(await c.sync(step.body));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const notes = [...a.notifications().map((n) => ['a', n]), ...b.notifications().map((n) => ['b', n])];
+  await a.close();
+  await b.close();
+  return { replies, notes };
+}

@@ -76,17 +76,23 @@ test('a lost frame rebuilt from the next packet\'s FEC is much closer to the rea
   assert.ok(fecErr * 2 < plcErr, `FEC error ${fecErr.toFixed(0)} vs PLC error ${plcErr.toFixed(0)}`);
 });
 
-/** A one-participant-speaks room: participant 1 sends `packets` (some dropped), 2 listens. */
-function mixWithLosses(c: OpusCodec, packets: Buffer[], drop: (t: number) => boolean): { mixer: RoomMixer; heard: Int16Array[] } {
+/** A room mixed with codec `c` whose participant 2's frames are decoded into `heard`. */
+function roomHeardBy2(c: OpusCodec, rate: 16000 | 48000): { mixer: RoomMixer; heard: Int16Array[] } {
   const heard: Int16Array[] = [];
   const dec = opusscriptCodec.createDecoder(48000, 1);
-  const mixer = new RoomMixer(c, { rate: 48000 }, {
+  const mixer = new RoomMixer(c, { rate }, {
     audio: (id, p, len) => {
       if (id !== 2) return;
       const f = new Int16Array(5760);
       heard.push(f.subarray(0, Math.max(0, dec.decode(p, 0, len, f))));
     },
   });
+  return { mixer, heard };
+}
+
+/** A one-participant-speaks room: participant 1 sends `packets` (some dropped), 2 listens. */
+function mixWithLosses(c: OpusCodec, packets: Buffer[], drop: (t: number) => boolean): { mixer: RoomMixer; heard: Int16Array[] } {
+  const { mixer, heard } = roomHeardBy2(c, 48000);
   mixer.addParticipant(1, { codec: 'opus', prebuffer: 3 });
   mixer.addParticipant(2, { codec: 'opus', prebuffer: 3 });
   const rtp = Buffer.alloc(1500);
@@ -138,15 +144,7 @@ function withLevel(seq: number, payload: Uint8Array, level: number): Buffer {
 }
 
 test('frames silent by their audio level, and muted participants, are not decoded; speech after silence is heard', () => {
-  const got: Int16Array[] = [];
-  const dec = opusscriptCodec.createDecoder(48000, 1);
-  const mixer = new RoomMixer(codec, { rate: 16000 }, {
-    audio: (id, p, len) => {
-      if (id !== 2) return;
-      const f = new Int16Array(5760);
-      got.push(f.subarray(0, Math.max(0, dec.decode(p, 0, len, f))));
-    },
-  });
+  const { mixer, heard: got } = roomHeardBy2(codec, 16000);
   mixer.addParticipant(1, { codec: 'opus', prebuffer: 1, audioLevelExt: 1 });
   mixer.addParticipant(2, { codec: 'opus', prebuffer: 1 });
   const enc = opusscriptCodec.createEncoder(48000, 1);

@@ -66,6 +66,20 @@ function decodeAll(pkts: Buffer[]): Int16Array {
   return out.subarray(0, o);
 }
 
+/**
+ * Participant `id` got a frame about every 20 ms of 1.5 s, and its last second holds every tone of
+ * TONES except its own (participant n sends TONES[n - 1]; ids above 3 send silence).
+ */
+function assertMixMinus(got: Buffer[], id: number): void {
+  assert.ok(got.length >= 60, `participant ${id} got ${got.length} frames in 1.5 s`);
+  const pcm = decodeAll(got.slice(-50, -5));
+  const amp = TONES.map((f) => toneAmplitude(pcm, f, 48000));
+  amp.forEach((a, i) => {
+    if (i === id - 1) assert.ok(a < 400, `participant ${id} does not hear itself: ${amp.map((x) => x.toFixed(0))}`);
+    else assert.ok(a > 2000, `participant ${id} hears ${TONES[i]} Hz: ${amp.map((x) => x.toFixed(0))}`);
+  });
+}
+
 /** Sends each participant's packets every 20 ms (as a peer would) for `ms`. */
 async function feed(pool: MixerPool, ids: number[], packets: Buffer[][], ms: number): Promise<void> {
   const t0 = performance.now();
@@ -99,16 +113,7 @@ for (const threads of [1, 0]) {
     for (let i = 1; i <= 3; i++) pool.addParticipant(1, i, { codec: 'opus', prebuffer: 2 });
     await feed(pool, [1, 2, 3], packets, 1500);
     await pool.stop();
-    for (let p = 1; p <= 3; p++) {
-      const got = c.frames.get(p) ?? [];
-      assert.ok(got.length >= 60, `participant ${p} got ${got.length} frames in 1.5 s`);
-      const pcm = decodeAll(got.slice(-50, -5));
-      const amp = TONES.map((f) => toneAmplitude(pcm, f, 48000));
-      amp.forEach((a, i) => {
-        if (i === p - 1) assert.ok(a < 400, `participant ${p} does not hear itself: ${amp.map((x) => x.toFixed(0))}`);
-        else assert.ok(a > 2000, `participant ${p} hears ${TONES[i]} Hz: ${amp.map((x) => x.toFixed(0))}`);
-      });
-    }
+    for (let p = 1; p <= 3; p++) assertMixMinus(c.frames.get(p) ?? [], p);
     assert.ok(c.stats.length > 0, 'the thread reports its tick stats');
     assert.ok(c.stats.every((s) => s.lateMaxMs >= 0 && s.ticks > 0));
   });
@@ -155,16 +160,7 @@ test('a room split over two threads: every listener hears the mix-minus, one set
   pool.playFile(3, 99, note.map((p) => p.subarray(12)), false);
   await feed(pool, ids, ids.map((id) => (id <= 3 ? speaking[id - 1] : silent)), 1500);
   await pool.stop();
-  for (const id of ids) {
-    const got = c.frames.get(id) ?? [];
-    assert.ok(got.length >= 60, `participant ${id} got ${got.length} frames in 1.5 s`);
-    const pcm = decodeAll(got.slice(-50, -5));
-    const amp = TONES.map((f) => toneAmplitude(pcm, f, 48000));
-    amp.forEach((a, i) => {
-      if (i === id - 1) assert.ok(a < 400, `participant ${id} does not hear itself: ${amp.map((x) => x.toFixed(0))}`);
-      else assert.ok(a > 2000, `participant ${id} hears ${TONES[i]} Hz: ${amp.map((x) => x.toFixed(0))}`);
-    });
-  }
+  for (const id of ids) assertMixMinus(c.frames.get(id) ?? [], id);
   // Both threads did work: each reported stats with participants.
   const threads = new Set(c.stats.map((s) => s.participants));
   assert.ok(c.stats.length > 0 && [...threads].every((n) => n === 6), `both shards hold every participant: ${[...threads]}`);
