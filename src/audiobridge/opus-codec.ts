@@ -7,8 +7,9 @@
  * The module's C++ glue exchanges PCM one byte per 16-bit heap slot (its JS wrapper fills a
  * Uint16Array from a byte Buffer): a sample s travels as two slots, s & 0xff then s >> 8.
  *
- * Native bindings (@evan/opus, @discordjs/opus) are not installed on this project's machines, so no
- * adapter for them ships here; `loadOpusCodec()` is where one would be chosen by measurement.
+ * Decoders come from @evan/opus' WASM build where it loads (evan-opus.ts: FEC recovery and an exact
+ * 20 ms PLC, which opusscript's wrapper cannot do); native bindings are not used (not safe in worker
+ * threads, see evan-opus.ts).
  */
 import { createRequire } from 'node:module';
 import { withEvanDecoders } from './evan-opus.ts';
