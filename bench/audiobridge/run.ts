@@ -11,7 +11,7 @@
  *
  *   npx tsx bench/audiobridge/run.ts [--participants 10,20,40,80] [--rates 16000,48000]
  *                                    [--modes realistic,all] [--seconds 8] [--only janus|portunus]
- *                                    [--external ws://127.0.0.1:PORT,PID] [--no-audio-level]
+ *                                    [--external ws://127.0.0.1:PORT,PID] [--no-audio-level] [--warmup 8]
  *
  * `--external` measures a Portunus started by hand instead (e.g. under `node --cpu-prof` to profile
  * it, mixer threads included): its WebSocket URL and process id.
@@ -39,10 +39,12 @@ interface Options {
   external?: { wsUrl: string; pid: number };
   /** Send the RFC 6464 audio level in every packet, as browsers do (default on). */
   audioLevel: boolean;
+  /** Seconds of an unmeasured all-speaking room per server and rate first (JIT and WASM tier-up). */
+  warmup: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { participants: [10, 20, 40, 80], rates: [16000, 48000], modes: ['realistic', 'all'], seconds: 8, audioLevel: true };
+  const opts: Options = { participants: [10, 20, 40, 80], rates: [16000, 48000], modes: ['realistic', 'all'], seconds: 8, audioLevel: true, warmup: 8 };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
@@ -57,12 +59,13 @@ function parseArgs(argv: string[]): Options {
       if (v !== 'janus' && v !== 'portunus') throw new Error('--only takes janus or portunus');
       opts.only = v;
     } else if (flag === '--no-audio-level') opts.audioLevel = false;
+    else if (flag === '--warmup') opts.warmup = Number(value());
     else if (flag === '--external') {
       const [url, pid] = (value() ?? '').split(',');
       if (!url?.startsWith('ws://') || !pid) throw new Error('--external takes ws://HOST:PORT,PID');
       opts.external = { wsUrl: url, pid: positiveInt(flag, pid) };
     } else if (flag === '--help' || flag === '-h') {
-      process.stdout.write('usage: tsx bench/audiobridge/run.ts [--participants 10,20,40,80] [--rates 16000,48000] [--modes realistic,all] [--seconds 8] [--only janus|portunus] [--external ws://HOST:PORT,PID] [--no-audio-level]\n');
+      process.stdout.write('usage: tsx bench/audiobridge/run.ts [--participants 10,20,40,80] [--rates 16000,48000] [--modes realistic,all] [--seconds 8] [--only janus|portunus] [--external ws://HOST:PORT,PID] [--no-audio-level] [--warmup 8]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${argv[i]}`);
   }
@@ -188,6 +191,13 @@ async function main(): Promise<void> {
     const tones = Array.from({ length: Math.min(maxP, 16) }, (_, i) => opusFrames(300 + 150 * i));
     const silence = opusFrames(0);
     process.stdout.write(`P ${opts.participants.join(',')}, rates ${opts.rates.join(',')}, modes ${opts.modes.join(',')}, ${opts.seconds} s each, CLK_TCK ${CLK_TCK}; plain RTP Opus legs, 50 frames/s each, audio level ${opts.audioLevel ? 'sent' : 'not sent'}\n`);
+    // Portunus' hot paths (JS and the WASM codec) are compiled by tiers while they run, and its mixer
+    // threads start with the first room: so each server first mixes an unmeasured all-speaking room
+    // per rate, as a server in service is warm.
+    if (opts.warmup > 0) {
+      for (const rate of opts.rates) for (const s of servers) await runOne(s, 10, rate, 'all', opts.warmup, tones, silence, opts.audioLevel);
+      process.stdout.write(`warmed up: ${opts.warmup} s of an all-speaking room of 10 per server and rate, not measured\n`);
+    }
     const rows: string[][] = [];
     for (const rate of opts.rates) {
       for (const mode of opts.modes) {
