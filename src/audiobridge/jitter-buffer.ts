@@ -130,6 +130,21 @@ export class JitterBuffer {
     return PopResult.Packet;
   }
 
+  /**
+   * After a `Lost` pop: whether the packet that follows the lost one is already here. If so its
+   * payload is at `payloadOffset` (not consumed: the next pop plays it), for FEC recovery of the
+   * lost frame from it.
+   */
+  peekNext(): boolean {
+    if (this.#next < 0) return false;
+    const slot = this.#next % SLOTS;
+    if (this.#seq[slot] !== this.#next) return false;
+    this.#outOff = slot * SLOT_BYTES;
+    this.#outLen = this.#len[slot];
+    this.#outLevel = this.#level[slot];
+    return true;
+  }
+
   /** The buffer holding the popped payload at `payloadOffset` (valid until the next push or pop). */
   get data(): Uint8Array {
     return this.#data;

@@ -19,6 +19,22 @@ export interface MixerPoolOptions {
   ringBytes?: number;
   /** A stats report every this many ticks (default 50: once a second). */
   statsEveryTicks?: number;
+  /**
+   * Split a room over one more thread when each of its shards has this many listeners (0 = never):
+   * every shard decodes all participants and encodes for its own listeners.
+   */
+  splitAbove?: number;
+}
+
+/** Where a room is mixed: one or more shards (threads), the first one owning events and recording. */
+interface Placement {
+  lanes: Lane[];
+  /** Listeners per shard. */
+  listeners: number[];
+  opts: RoomOptions;
+  /** Participants, their options and the shard encoding for them (-1: not listening). */
+  participants: Map<number, { opts: ParticipantOptions; shard: number }>;
+  files: Map<number, { packets: Uint8Array[]; loop: boolean; group: number }>;
 }
 
 export interface MixerCallbacks {
@@ -58,8 +74,11 @@ const BOOT = `import(${JSON.stringify(TSX_API)}).then((t) => { t.register(); ret
 
 export class MixerPool {
   readonly #lanes: Lane[] = [];
-  readonly #roomLane = new Map<number, Lane>();
-  readonly #idLane = new Map<number, Lane>();
+  /** Rooms and the threads (shards) that mix them. */
+  readonly #rooms = new Map<number, Placement>();
+  /** Participant and forwarder ids to their room. */
+  readonly #idRoom = new Map<number, Placement>();
+  readonly #splitAbove: number;
   readonly #cb: MixerCallbacks;
   inOverflows = 0;
 
@@ -68,6 +87,7 @@ export class MixerPool {
   constructor(opts: MixerPoolOptions, cb: MixerCallbacks) {
     this.#cb = cb;
     this.#opts = opts;
+    this.#splitAbove = opts.threads > 1 ? Math.max(0, opts.splitAbove ?? 0) : 0;
   }
 
   /** Threads start with the first room, so a gateway without rooms costs nothing. */
@@ -102,7 +122,7 @@ export class MixerPool {
         for (let i = 0; i < len; i++) scratch[i] = p[i];
         cb.onAudio(id, scratch, 0, len, samples);
       },
-      event: (e) => cb.onEvent(e),
+      event: (e) => this.#laneEvent(lane, e),
     });
     let countdown = statsEvery;
     const lane: Lane = {
@@ -158,99 +178,157 @@ export class MixerPool {
         cb.onStats?.(index, s);
       } else if (m.ev === 'stopped') {
         void worker.terminate().then(() => stopped?.());
-      } else cb.onEvent(m);
+      } else this.#laneEvent(lane, m);
     });
     worker.on('error', (err) => cb.onEvent({ ev: 'error', message: `mixer thread ${index}: ${err.message}` }));
     return lane;
   }
 
   createRoom(room: number, opts: RoomOptions): void {
-    if (this.#roomLane.has(room)) return;
+    if (this.#rooms.has(room)) return;
     this.#start();
-    let lane = this.#lanes[0];
-    for (const l of this.#lanes) if (l.participants < lane.participants || (l.participants === lane.participants && l.rooms < lane.rooms)) lane = l;
+    const lane = this.#leastLoaded(this.#lanes);
     lane.rooms++;
-    this.#roomLane.set(room, lane);
+    this.#rooms.set(room, { lanes: [lane], listeners: [0], opts, participants: new Map(), files: new Map() });
     lane.send({ op: 'createRoom', room, opts });
   }
 
+  #leastLoaded(lanes: readonly Lane[]): Lane {
+    let best = lanes[0];
+    for (const l of lanes) if (l.participants < best.participants || (l.participants === best.participants && l.rooms < best.rooms)) best = l;
+    return best;
+  }
+
+  /**
+   * Opens one more shard of `room` on the least loaded thread that has none: every participant is
+   * added there as a contributor only (decoded, not encoded for); new listeners then go to
+   * whichever shard has the fewest. Talking events and recording stay with the first shard.
+   */
+  #addShard(room: number, pl: Placement): boolean {
+    const free = this.#lanes.filter((l) => !pl.lanes.includes(l));
+    if (free.length === 0) return false;
+    const lane = this.#leastLoaded(free);
+    lane.rooms++;
+    pl.lanes.push(lane);
+    pl.listeners.push(0);
+    lane.send({ op: 'createRoom', room, opts: { ...pl.opts, talkWindow: 0 } });
+    for (const [id, p] of pl.participants) {
+      lane.participants++;
+      lane.send({ op: 'addParticipant', room, id, opts: { ...p.opts, listen: false } });
+    }
+    for (const [id, f] of pl.files) lane.send({ op: 'playFile', room, id, packets: f.packets, loop: f.loop, group: f.group });
+    this.shards++;
+    return true;
+  }
+
+  /** Shards opened to split rooms (for stats and tests). */
+  shards = 0;
+
   destroyRoom(room: number): void {
-    const lane = this.#roomLane.get(room);
-    if (!lane) return;
-    lane.rooms--;
-    for (const [id, l] of this.#idLane) if (l === lane && this.#idRoom.get(id) === room) this.#forget(id);
-    this.#roomLane.delete(room);
-    lane.send({ op: 'destroyRoom', room });
+    const pl = this.#rooms.get(room);
+    if (!pl) return;
+    for (const lane of pl.lanes) {
+      lane.rooms--;
+      lane.participants -= pl.participants.size;
+      lane.send({ op: 'destroyRoom', room });
+    }
+    for (const [id, r] of this.#idRoom) if (r === pl) this.#idRoom.delete(id);
+    this.#rooms.delete(room);
   }
-
-  readonly #idRoom = new Map<number, number>();
-
-  #forget(id: number): void {
-    const lane = this.#idLane.get(id);
-    if (lane && !this.#forwarders.has(id)) lane.participants--;
-    this.#idLane.delete(id);
-    this.#idRoom.delete(id);
-    this.#forwarders.delete(id);
-  }
-
-  readonly #forwarders = new Set<number>();
 
   addParticipant(room: number, id: number, opts: ParticipantOptions): void {
-    const lane = this.#roomLane.get(room);
-    if (!lane) return;
-    if (this.#idLane.has(id)) this.removeParticipant(id);
-    lane.participants++;
-    this.#idLane.set(id, lane);
-    this.#idRoom.set(id, room);
-    lane.send({ op: 'addParticipant', room, id, opts });
+    const pl = this.#rooms.get(room);
+    if (!pl) return;
+    if (this.#idRoom.has(id)) this.removeParticipant(id);
+    let shard = -1;
+    if (opts.listen !== false) {
+      if (this.#splitAbove > 0 && Math.min(...pl.listeners) >= this.#splitAbove) this.#addShard(room, pl);
+      shard = pl.listeners.indexOf(Math.min(...pl.listeners));
+      pl.listeners[shard]++;
+    }
+    pl.participants.set(id, { opts, shard });
+    this.#idRoom.set(id, pl);
+    pl.lanes.forEach((lane, i) => {
+      lane.participants++;
+      lane.send({ op: 'addParticipant', room, id, opts: i === shard ? opts : { ...opts, listen: false } });
+    });
   }
 
   updateParticipant(id: number, opts: Partial<ParticipantOptions>): void {
-    this.#idLane.get(id)?.send({ op: 'updateParticipant', id, opts });
+    const pl = this.#idRoom.get(id);
+    const p = pl?.participants.get(id);
+    if (!pl || !p) return;
+    p.opts = { ...p.opts, ...opts };
+    for (const lane of pl.lanes) lane.send({ op: 'updateParticipant', id, opts });
   }
 
   removeParticipant(id: number): void {
-    const lane = this.#idLane.get(id);
-    if (!lane) return;
-    this.#forget(id);
-    lane.send({ op: 'removeParticipant', id });
+    const pl = this.#idRoom.get(id);
+    const p = pl?.participants.get(id);
+    if (!pl || !p) return;
+    this.#idRoom.delete(id);
+    pl.participants.delete(id);
+    if (p.shard >= 0) pl.listeners[p.shard]--;
+    for (const lane of pl.lanes) {
+      lane.participants--;
+      lane.send({ op: 'removeParticipant', id });
+    }
   }
 
   resetDecoder(id: number): void {
-    this.#idLane.get(id)?.send({ op: 'resetDecoder', id });
+    const pl = this.#idRoom.get(id);
+    if (pl?.participants.has(id)) for (const lane of pl.lanes) lane.send({ op: 'resetDecoder', id });
   }
 
+  /** Forwarders are mixed by the room's first shard, which hears every participant. */
   addForwarder(room: number, id: number, opts: ForwarderOptions): void {
-    const lane = this.#roomLane.get(room);
-    if (!lane) return;
-    this.#idLane.set(id, lane);
-    this.#idRoom.set(id, room);
-    this.#forwarders.add(id);
-    lane.send({ op: 'addForwarder', room, id, opts });
+    const pl = this.#rooms.get(room);
+    if (!pl) return;
+    this.#idRoom.set(id, pl);
+    pl.lanes[0].send({ op: 'addForwarder', room, id, opts });
   }
 
   removeForwarder(id: number): void {
-    const lane = this.#idLane.get(id);
-    if (!lane) return;
-    this.#forget(id);
-    lane.send({ op: 'removeForwarder', id });
+    const pl = this.#idRoom.get(id);
+    if (!pl || pl.participants.has(id)) return;
+    this.#idRoom.delete(id);
+    pl.lanes[0].send({ op: 'removeForwarder', id });
   }
 
+  /** Every shard plays the file (each has listeners who must hear it); only the first reports its end. */
   playFile(room: number, id: number, packets: Uint8Array[], loop: boolean, group = 0): void {
-    this.#roomLane.get(room)?.send({ op: 'playFile', room, id, packets, loop, group });
+    const pl = this.#rooms.get(room);
+    if (!pl) return;
+    pl.files.set(id, { packets, loop, group });
+    for (const lane of pl.lanes) lane.send({ op: 'playFile', room, id, packets, loop, group });
   }
 
   stopFile(room: number, id: number): void {
-    this.#roomLane.get(room)?.send({ op: 'stopFile', room, id });
+    const pl = this.#rooms.get(room);
+    if (!pl) return;
+    pl.files.delete(id);
+    for (const lane of pl.lanes) lane.send({ op: 'stopFile', room, id });
   }
 
   record(room: number, path: string | null, tmpExt?: string): void {
-    this.#roomLane.get(room)?.send({ op: 'record', room, path, ...(tmpExt ? { tmpExt } : {}) });
+    this.#rooms.get(room)?.lanes[0].send({ op: 'record', room, path, ...(tmpExt ? { tmpExt } : {}) });
   }
 
-  /** An RTP packet from participant `id` (copied into the ring: the caller keeps its buffer). */
+  /** An RTP packet from participant `id` (copied into the ring of each shard of its room: the caller keeps its buffer). */
   pushRtp(id: number, buf: Buffer, off: number, len: number): void {
-    this.#idLane.get(id)?.pushRtp(id, buf, off, len);
+    const lanes = this.#idRoom.get(id)?.lanes;
+    if (!lanes) return;
+    for (let i = 0; i < lanes.length; i++) lanes[i].pushRtp(id, buf, off, len);
+  }
+
+  /** Events of one lane: a file's end and recordings are the first shard's to report. */
+  #laneEvent(lane: Lane, e: MixerEvent): void {
+    if (e.ev === 'fileEnded') {
+      const pl = this.#rooms.get(e.room);
+      if (pl && pl.lanes[0] !== lane) return;
+      pl?.files.delete(e.id);
+    }
+    this.#cb.onEvent(e);
   }
 
   async stop(): Promise<void> {

@@ -7,10 +7,12 @@
  * The module's C++ glue exchanges PCM one byte per 16-bit heap slot (its JS wrapper fills a
  * Uint16Array from a byte Buffer): a sample s travels as two slots, s & 0xff then s >> 8.
  *
- * Native bindings (@evan/opus, @discordjs/opus) are not installed on this project's machines, so no
- * adapter for them ships here; `loadOpusCodec()` is where one would be chosen by measurement.
+ * Decoders come from @evan/opus' WASM build where it loads (evan-opus.ts: FEC recovery and an exact
+ * 20 ms PLC, which opusscript's wrapper cannot do); native bindings are not used (not safe in worker
+ * threads, see evan-opus.ts).
  */
 import { createRequire } from 'node:module';
+import { withEvanDecoders } from './evan-opus.ts';
 
 /** Opus encoder CTLs (opus_defines.h request numbers). */
 const OPUS_SET_BITRATE = 4002;
@@ -48,6 +50,12 @@ export interface OpusDecoder {
   decode(packet: Uint8Array, off: number, len: number, out: Int16Array): number;
   /** Conceal one lost frame of `samples` per channel into `out` (Opus PLC); returns samples written. */
   conceal(out: Int16Array, samples: number): number;
+  /**
+   * Recover the frame BEFORE `packet` from the in-band FEC data the packet carries (RFC 6716
+   * s2.1.7), `samples` per channel into `out`; returns samples written, or -1. Absent when the
+   * binding cannot reach libopus' decode_fec flag (opusscript).
+   */
+  decodeFec?(packet: Uint8Array, off: number, len: number, out: Int16Array, samples: number): number;
   reset(): void;
   destroy(): void;
 }
@@ -213,7 +221,21 @@ export const opusscriptCodec: OpusCodec = {
   },
 };
 
-/** The codec to use: opusscript (the only binding shipped with the project). */
+let chosen: OpusCodec | undefined;
+
+/**
+ * The codec to use: opusscript encoders with @evan/opus WASM decoders (FEC recovery, exact PLC)
+ * where that package loads, else opusscript alone. `PORTUNUS_OPUS=opusscript` forces the latter.
+ */
 export function loadOpusCodec(): OpusCodec {
-  return opusscriptCodec;
+  if (chosen) return chosen;
+  chosen = opusscriptCodec;
+  if (process.env.PORTUNUS_OPUS !== 'opusscript') {
+    try {
+      chosen = withEvanDecoders(opusscriptCodec);
+    } catch {
+      // no usable @evan/opus binary here: opusscript it is
+    }
+  }
+  return chosen;
 }

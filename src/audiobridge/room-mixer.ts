@@ -109,6 +109,8 @@ class Contributor {
   prevSample = 0;
   /** Decoded frames to conceal a loss with: count of consecutive losses. */
   losses = 0;
+  /** Its last frames were not decoded (silent or muted): the decoder restarts clean on the next one. */
+  idle = false;
   constructor(readonly id: number, readonly codec: MixCodec, frame: number, channels: number, prebuffer: number, talk: TalkDetector) {
     this.jitter = new JitterBuffer(prebuffer);
     this.pcm = new Int16Array(Math.max(frame, 960));
@@ -161,6 +163,9 @@ export class RoomMixer {
   /** Counters: encodes done this room's lifetime, and those shared. */
   encodes = 0;
   sharedEncodes = 0;
+  /** Frames not decoded (silent or muted), and lost frames rebuilt from the next packet's FEC. */
+  skippedDecodes = 0;
+  fecRecovered = 0;
   ticks = 0;
 
   constructor(codec: OpusCodec, opts: RoomOptions, out: MixerOutput) {
@@ -304,8 +309,24 @@ export class RoomMixer {
     if (r === PopResult.Packet) {
       c.losses = 0;
       level = c.jitter.payloadLevel;
+      if (this.#skipsDecode(c, level)) {
+        // Beyond Janus: a frame that cannot reach the mix (its own audio level says silence, or the
+        // participant is muted) is not decoded at all. Talk detection still gets the level.
+        c.idle = true;
+        if (level >= 0) {
+          c.lastLevel = level;
+          if (this.#talkWindow > 0 && c.talk.feed(level)) this.#out.talking?.(c.id, c.talk.talking, level);
+        }
+        this.skippedDecodes++;
+        return;
+      }
+      if (c.idle) {
+        c.decoder?.reset();
+        c.idle = false;
+      }
       samples = this.#decode(c, c.jitter.data, c.jitter.payloadOffset, c.jitter.payloadLength);
     } else if (r === PopResult.Lost) {
+      if (c.idle) return; // a gap in silence: nothing to conceal
       c.losses++;
       samples = this.#conceal(c);
     }
@@ -360,9 +381,27 @@ export class RoomMixer {
     return this.frame;
   }
 
+  /** Muted, or (from the RFC 6464 level in the packet) quieter than what the mix keeps. */
+  #skipsDecode(c: Contributor, level: number): boolean {
+    if (level >= 0) return level > this.#silenceLevel || c.muted;
+    return c.muted && this.#talkWindow === 0;
+  }
+
   #conceal(c: Contributor): number {
     if (c.losses > 5) return 0; // a long gap: silence, not a drone
-    if (c.codec === 'opus') return c.decoder!.conceal(c.pcm, this.frame);
+    if (c.codec === 'opus') {
+      // In-band FEC (RFC 6716 s2.1.7): the next packet, when already here, may carry a coarser copy
+      // of the lost frame; libopus falls back to PLC when it does not.
+      const dec = c.decoder!;
+      if (dec.decodeFec && c.jitter.peekNext()) {
+        const n = dec.decodeFec(c.jitter.data, c.jitter.payloadOffset, c.jitter.payloadLength, c.pcm, this.frame);
+        if (n > 0) {
+          this.fecRecovered++;
+          return n;
+        }
+      }
+      return dec.conceal(c.pcm, this.frame);
+    }
     // G.711: repeat the last frame, fading.
     const pcm = c.pcm;
     for (let i = 0; i < this.frame; i++) pcm[i] = pcm[i] >> 1;

@@ -83,7 +83,7 @@ export class ToneParticipant {
   sample = 0;
   sending = false;
   amplitude = 8000;
-  id = 0;
+  id: number | string = 0;
   #timer: NodeJS.Timeout | undefined;
   #sent = 0;
   #t0 = 0;
@@ -91,7 +91,7 @@ export class ToneParticipant {
   private constructor(readonly client: AbClient, readonly pc: RTCPeerConnection, readonly track: MediaStreamTrack, public freq: number) {}
 
   /** Joins `room` with a WebRTC offer (in the join, or in a configure after it when `viaConfigure`). */
-  static async join(wsUrl: string, room: number, freq: number, extra: Record<string, unknown> = {}, viaConfigure = false): Promise<ToneParticipant> {
+  static async join(wsUrl: string, room: number | string, freq: number, extra: Record<string, unknown> = {}, viaConfigure = false): Promise<ToneParticipant> {
     const client = await AbClient.open(wsUrl);
     const pc = loopbackPeer();
     const { sdp, tracks } = await offerWith(pc, ['audio'], false);
@@ -195,4 +195,24 @@ export function concatFrames(frames: Array<{ pcm: Int16Array }>): Int16Array {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** One step of a request script run against both servers: a sync or async request, from client a or b. */
+export type ScriptStep = { body: Record<string, unknown>; async?: boolean; second?: boolean };
+
+/** Runs `script` with two clients against `wsUrl`: each reply's plugindata, then every notification. */
+export async function runScript(wsUrl: string, script: readonly ScriptStep[]): Promise<{ replies: unknown[]; notes: unknown[] }> {
+  const a = await AbClient.open(wsUrl);
+  const b = await AbClient.open(wsUrl);
+  const replies: unknown[] = [];
+  for (const step of script) {
+    const c = step.second ? b : a;
+    if (step.async) replies.push((await c.async(step.body)).plugindata.data);
+    else replies.push(await c.sync(step.body));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const notes = [...a.notifications().map((n) => ['a', n]), ...b.notifications().map((n) => ['b', n])];
+  await a.close();
+  await b.close();
+  return { replies, notes };
 }

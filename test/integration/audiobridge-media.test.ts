@@ -14,6 +14,7 @@ import { sineFrame, toneAmplitude } from '../helpers/audio-tones.ts';
 import { g711Decode, g711Encode } from '../../src/audiobridge/g711.ts';
 import { opusscriptCodec } from '../../src/audiobridge/opus-codec.ts';
 import { OggOpusWriter } from '../../src/media/ogg.ts';
+import { SrtpContext, SrtpProfile } from '../../src/core/webrtc/srtp.ts';
 
 const server = await startAudioBridgeServer();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-media-'));
@@ -86,8 +87,19 @@ class ForwardSink {
   readonly sock = dgram.createSocket('udp4');
   readonly frames: Array<{ at: number; pcm: Int16Array; pt: number; ssrc: number }> = [];
   readonly dec = opusscriptCodec.createDecoder(48000, 1);
-  constructor(readonly codec: 'opus' | 'pcmu') {
-    this.sock.on('message', (m) => {
+  /** Packets that did not authenticate (SRTP sinks). */
+  srtpFailures = 0;
+  constructor(readonly codec: 'opus' | 'pcmu', srtp?: SrtpContext) {
+    this.sock.on('message', (msg) => {
+      let m = msg;
+      if (srtp) {
+        const n = srtp.unprotectRtp(msg, 0, msg.length);
+        if (n < 0) {
+          this.srtpFailures++;
+          return;
+        }
+        m = msg.subarray(0, n);
+      }
       if (m.length <= 12) return;
       let pcm: Int16Array;
       if (codec === 'opus') {
@@ -253,5 +265,64 @@ test('groups: a forwarder of one group carries only that group', async () => {
     const b = fs.readFileSync(path.join(tmp, f));
     assert.equal(b.toString('latin1', 0, 8), 'MJR00002');
     assert.ok(b.length > 2000, `${f} holds packets (${b.length} bytes)`);
+  }
+});
+
+test('rtp_forward with SRTP: the forwarded mix is protected (suites 80 and 32) and decodes after unprotecting', async () => {
+  const admin = await AbClient.open(wsUrl);
+  const room = 8300;
+  await admin.sync({ request: 'create', room, sampling_rate: 16000 });
+  const web = await ToneParticipant.join(wsUrl, room, 440);
+  const master = Buffer.from(Array.from({ length: 30 }, (_, i) => (i * 37 + 11) & 0xff));
+  const crypto = master.toString('base64');
+  const ctx = (suite: 32 | 80, key = master) => new SrtpContext(suite === 32 ? SrtpProfile.AES128_CM_HMAC_SHA1_32 : SrtpProfile.AES128_CM_HMAC_SHA1_80, key.subarray(0, 16), key.subarray(16));
+  const wrong = Buffer.from(master);
+  wrong[0] ^= 1;
+  const sinks = { s80: new ForwardSink('opus', ctx(80)), s32: new ForwardSink('opus', ctx(32)), wrongKey: new ForwardSink('opus', ctx(80, wrong)) };
+  const raw = dgram.createSocket('udp4');
+  const rawPackets: Buffer[] = [];
+  raw.on('message', (m) => rawPackets.push(Buffer.from(m)));
+  try {
+    await new Promise<void>((r) => raw.bind(0, '127.0.0.1', () => r()));
+    const fwd80 = await admin.sync({ request: 'rtp_forward', room, host: '127.0.0.1', port: await sinks.s80.bind(), codec: 'opus', ptype: 111, srtp_suite: 80, srtp_crypto: crypto });
+    assert.equal(fwd80.audiobridge, 'success', JSON.stringify(fwd80));
+    await admin.sync({ request: 'rtp_forward', room, host: '127.0.0.1', port: await sinks.s32.bind(), codec: 'opus', ptype: 111, srtp_suite: 32, srtp_crypto: crypto });
+    await admin.sync({ request: 'rtp_forward', room, host: '127.0.0.1', port: await sinks.wrongKey.bind(), codec: 'opus', ptype: 111, srtp_suite: 80, srtp_crypto: crypto });
+    await admin.sync({ request: 'rtp_forward', room, host: '127.0.0.1', port: raw.address().port, codec: 'opus', ptype: 111, srtp_suite: 80, srtp_crypto: crypto });
+    const listed = (await admin.sync({ request: 'listforwarders', room })).rtp_forwarders;
+    assert.ok(listed.length === 4 && listed.every((f: any) => f.srtp === true), JSON.stringify(listed));
+    // Janus' checks: a suite other than 32/80, or a key that is not 30 bytes of base64.
+    const badSuite = await admin.sync({ request: 'rtp_forward', room, host: '127.0.0.1', port: 5000, srtp_suite: 64, srtp_crypto: crypto });
+    assert.equal(badSuite.error_code, 484);
+    const badKey = await admin.sync({ request: 'rtp_forward', room, host: '127.0.0.1', port: 5000, srtp_suite: 80, srtp_crypto: 'c2hvcnQ=' });
+    assert.equal(badKey.error_code, 484);
+
+    web.start();
+    await web.flowing();
+    await until(() => sinks.s80.frames.length > 25 && sinks.s32.frames.length > 25, 20_000, 'SRTP forwards');
+    const since = performance.now();
+    await sleep(1000);
+    for (const sink of [sinks.s80, sinks.s32]) {
+      assert.equal(sink.srtpFailures, 0, 'every packet authenticates with the key');
+      const amp = sink.hears([440], since)[0];
+      assert.ok(amp > 1500, `the unprotected forward carries the tone: ${amp.toFixed(0)}`);
+      assert.ok(sink.frames.every((f) => f.pt === 111));
+    }
+    assert.ok(sinks.wrongKey.srtpFailures > 25 && sinks.wrongKey.frames.length === 0, 'another key authenticates nothing');
+    // On the wire: a 10-byte tag (suite 80) after an encrypted payload.
+    assert.ok(rawPackets.length > 25);
+    const check = ctx(80);
+    for (const p of rawPackets.slice(-10)) {
+      const clear = Buffer.from(p);
+      const n = check.unprotectRtp(clear, 0, clear.length);
+      assert.equal(n, p.length - 10);
+      assert.ok(!clear.subarray(12, n).equals(p.subarray(12, n)), 'the payload was encrypted');
+    }
+  } finally {
+    raw.close();
+    for (const s of Object.values(sinks)) s.sock.close();
+    await web.close();
+    await admin.sync({ request: 'destroy', room });
+    await admin.close();
   }
 });

@@ -5,7 +5,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
-import { startAudioBridgeServer, AbClient } from './audiobridge-common.ts';
+import { startAudioBridgeServer, runScript, type ScriptStep } from './audiobridge-common.ts';
 import type { RunningServer } from '../../src/server.ts';
 
 let ref: ReferenceJanus;
@@ -19,9 +19,7 @@ after(async () => {
   await ref?.stop();
 });
 
-type Step = { body: Record<string, unknown>; async?: boolean; second?: boolean };
-
-const SCRIPT: Step[] = [
+const SCRIPT: ScriptStep[] = [
   { body: { request: 'list' } },
   { body: { request: 'create', room: 5555, description: 'x', sampling_rate: 16000, allow_rtp_participants: true } },
   { body: { request: 'create', room: 5555 } },
@@ -85,22 +83,6 @@ const SCRIPT: Step[] = [
   { body: { request: 'destroy', room: 5555 } },
 ];
 
-async function run(wsUrl: string): Promise<{ replies: unknown[]; notes: unknown[] }> {
-  const a = await AbClient.open(wsUrl);
-  const b = await AbClient.open(wsUrl);
-  const replies: unknown[] = [];
-  for (const step of SCRIPT) {
-    const c = step.second ? b : a;
-    if (step.async) replies.push((await c.async(step.body)).plugindata.data);
-    else replies.push(await c.sync(step.body));
-  }
-  await new Promise((r) => setTimeout(r, 300));
-  const notes = [...a.notifications().map((n) => ['a', n]), ...b.notifications().map((n) => ['b', n])];
-  await a.close();
-  await b.close();
-  return { replies, notes };
-}
-
 /** Masks what is random by design (ids Janus draws) so replies compare. */
 function mask(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v), (k, x) => {
@@ -111,8 +93,8 @@ function mask(v: unknown): unknown {
 }
 
 test('sync and async requests answer as Janus 1.1.2 does', async () => {
-  const theirs = await run(ref.wsUrl);
-  const ours = await run(`ws://127.0.0.1:${server.ports.ws}`);
+  const theirs = await runScript(ref.wsUrl, SCRIPT);
+  const ours = await runScript(`ws://127.0.0.1:${server.ports.ws}`, SCRIPT);
   for (let i = 0; i < SCRIPT.length; i++) {
     assert.deepEqual(mask(ours.replies[i]), mask(theirs.replies[i]), `step ${i}: ${JSON.stringify(SCRIPT[i].body)}`);
   }

@@ -66,6 +66,20 @@ function decodeAll(pkts: Buffer[]): Int16Array {
   return out.subarray(0, o);
 }
 
+/**
+ * Participant `id` got a frame about every 20 ms of 1.5 s, and its last second holds every tone of
+ * TONES except its own (participant n sends TONES[n - 1]; ids above 3 send silence).
+ */
+function assertMixMinus(got: Buffer[], id: number): void {
+  assert.ok(got.length >= 60, `participant ${id} got ${got.length} frames in 1.5 s`);
+  const pcm = decodeAll(got.slice(-50, -5));
+  const amp = TONES.map((f) => toneAmplitude(pcm, f, 48000));
+  amp.forEach((a, i) => {
+    if (i === id - 1) assert.ok(a < 400, `participant ${id} does not hear itself: ${amp.map((x) => x.toFixed(0))}`);
+    else assert.ok(a > 2000, `participant ${id} hears ${TONES[i]} Hz: ${amp.map((x) => x.toFixed(0))}`);
+  });
+}
+
 /** Sends each participant's packets every 20 ms (as a peer would) for `ms`. */
 async function feed(pool: MixerPool, ids: number[], packets: Buffer[][], ms: number): Promise<void> {
   const t0 = performance.now();
@@ -99,16 +113,7 @@ for (const threads of [1, 0]) {
     for (let i = 1; i <= 3; i++) pool.addParticipant(1, i, { codec: 'opus', prebuffer: 2 });
     await feed(pool, [1, 2, 3], packets, 1500);
     await pool.stop();
-    for (let p = 1; p <= 3; p++) {
-      const got = c.frames.get(p) ?? [];
-      assert.ok(got.length >= 60, `participant ${p} got ${got.length} frames in 1.5 s`);
-      const pcm = decodeAll(got.slice(-50, -5));
-      const amp = TONES.map((f) => toneAmplitude(pcm, f, 48000));
-      amp.forEach((a, i) => {
-        if (i === p - 1) assert.ok(a < 400, `participant ${p} does not hear itself: ${amp.map((x) => x.toFixed(0))}`);
-        else assert.ok(a > 2000, `participant ${p} hears ${TONES[i]} Hz: ${amp.map((x) => x.toFixed(0))}`);
-      });
-    }
+    for (let p = 1; p <= 3; p++) assertMixMinus(c.frames.get(p) ?? [], p);
     assert.ok(c.stats.length > 0, 'the thread reports its tick stats');
     assert.ok(c.stats.every((s) => s.lateMaxMs >= 0 && s.ticks > 0));
   });
@@ -136,4 +141,31 @@ test('a 40-participant room keeps 50 mixed frames per second per listener', asyn
   assert.ok(min >= 44, `every listener gets about 50 frames/s: min ${min.toFixed(1)}, stats ${JSON.stringify(c.stats.at(-1))}`);
   const pcm = decodeAll((c.frames.get(ids[10]) ?? []).slice(-110, -10));
   for (const f of TONES) assert.ok(toneAmplitude(pcm, f, 48000) > 1500, `a silent listener hears ${f} Hz`);
+});
+
+test('a room split over two threads: every listener hears the mix-minus, one set of talking and file events', async () => {
+  // Six participants, split above three listeners per shard: the last three are encoded for by a
+  // second thread, which decodes everyone too. Participants 1-3 speak, 4-6 are silent.
+  const speaking = TONES.map((f) => tonePackets(f, 100));
+  const silent = tonePackets(440, 100, 0);
+  const c = collector();
+  const pool = new MixerPool({ threads: 2, statsEveryTicks: 25, splitAbove: 3 }, c.cb);
+  await pool.ready();
+  pool.createRoom(3, { rate: 16000, talkWindow: 10, talkThreshold: 40 });
+  const ids = [1, 2, 3, 4, 5, 6];
+  for (const id of ids) pool.addParticipant(3, id, { codec: 'opus', prebuffer: 2 });
+  assert.equal(pool.shards, 1, 'one extra shard opened');
+  // A short announcement, heard on both shards, reported ended once.
+  const note = tonePackets(2500, 20);
+  pool.playFile(3, 99, note.map((p) => p.subarray(12)), false);
+  await feed(pool, ids, ids.map((id) => (id <= 3 ? speaking[id - 1] : silent)), 1500);
+  await pool.stop();
+  for (const id of ids) assertMixMinus(c.frames.get(id) ?? [], id);
+  // Both threads did work: each reported stats with participants.
+  const threads = new Set(c.stats.map((s) => s.participants));
+  assert.ok(c.stats.length > 0 && [...threads].every((n) => n === 6), `both shards hold every participant: ${[...threads]}`);
+  assert.equal(c.events.filter((e) => e.ev === 'fileEnded').length, 1, 'the file end reported once');
+  const talking = c.events.filter((e) => e.ev === 'talking' && e.talking);
+  assert.deepEqual([...new Set(talking.map((e) => (e as { id: number }).id))].sort(), [1, 2, 3], 'talking events once per speaker');
+  assert.equal(talking.length, 3);
 });

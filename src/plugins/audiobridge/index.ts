@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type dgram from 'node:dgram';
 import type { GatewayFacade, Jsep, MediaPacket, Plugin, PluginHandle, PluginResult } from '../../core/plugin.ts';
@@ -33,6 +33,8 @@ import { resolveSafePath, UnsafePathError } from '../../media/safe-path.ts';
 import { AB_ERROR, AudioBridgeError, checkFields, type FieldType } from './errors.ts';
 import { configFileText, participantCodec, roomSettings, type RoomSettings } from './room.ts';
 import { RtpOut } from './rtp-out.ts';
+import { forwarderSrtp } from './srtp-forward.ts';
+import type { SrtpContext } from '../../core/webrtc/srtp.ts';
 
 export { AB_ERROR } from './errors.ts';
 
@@ -41,7 +43,9 @@ const DEFAULT_PT: Record<MixCodec, number> = { opus: 100, pcmu: 0, pcma: 8 };
 
 interface Room {
   s: RoomSettings;
-  participants: Map<number, Participant>;
+  /** The mixer's own number for the room (room ids may be strings). */
+  poolId: number;
+  participants: Map<RoomId, Participant>;
   forwarders: Map<number, Forwarder>;
   files: Map<string, { mixId: number; group: number }>;
   allowed: Set<string> | null;
@@ -50,8 +54,11 @@ interface Room {
   recording: string | null;
 }
 
+/** Room and participant ids: numbers, or strings when the plugin has `string_ids = true` (as Janus). */
+type RoomId = number | string;
+
 interface Participant {
-  id: number;
+  id: RoomId;
   display?: string;
   room: Room;
   session: Session;
@@ -91,6 +98,8 @@ interface Forwarder {
   out: RtpOut;
   sock: dgram.Socket;
   room: Room;
+  /** Protects what it sends (srtp_suite/srtp_crypto). */
+  srtp?: SrtpContext;
 }
 
 interface Session {
@@ -122,7 +131,10 @@ export class AudioBridgePlugin implements Plugin {
 
   #gw!: GatewayFacade;
   #pool!: MixerPool;
-  readonly #rooms = new Map<number, Room>();
+  readonly #rooms = new Map<RoomId, Room>();
+  #stringIds = false;
+  #idType: FieldType = 'posint';
+  #nextPoolId = 1;
   readonly #targets = new Map<number, Target>();
   readonly #files = new Map<number, { room: Room; fileId: string }>();
   #nextMixId = 1;
@@ -161,14 +173,20 @@ export class AudioBridgePlugin implements Plugin {
     // One mixer thread per spare core (at least one, at most four) unless configured.
     const spare = Math.min(4, Math.max(1, availableParallelism() - 1));
     const threads = typeof general.mixer_threads === 'number' ? general.mixer_threads : Number(general.mixer_threads ?? spare);
-    this.#pool = new MixerPool({ threads: Number.isFinite(threads) ? Math.max(0, Math.min(16, threads)) : spare }, {
+    const splitAbove = Number(general.mixer_split_above ?? 40);
+    this.#pool = new MixerPool({
+      threads: Number.isFinite(threads) ? Math.max(0, Math.min(16, threads)) : spare,
+      splitAbove: Number.isFinite(splitAbove) ? Math.max(0, splitAbove) : 40,
+    }, {
       onAudio: (id, buf, off, len, samples) => this.#onAudio(id, buf, off, len, samples),
       onEvent: (e) => this.#onMixerEvent(e),
     });
+    this.#stringIds = b(general.string_ids);
+    this.#idType = this.#stringIds ? 'string' : 'posint';
     for (const [key, value] of Object.entries(config)) {
-      const m = /^room-(\d+)$/.exec(key);
+      const m = (this.#stringIds ? /^room-(.+)$/ : /^room-(\d+)$/).exec(key);
       if (!m || typeof value !== 'object' || value === null) continue;
-      const id = Number(m[1]);
+      const id = this.#stringIds ? m[1] : Number(m[1]);
       const settings = roomSettings(id, value as Record<string, unknown>, false);
       this.#addRoom(settings, true, null);
     }
@@ -215,8 +233,8 @@ export class AudioBridgePlugin implements Plugin {
         case 'edit': return this.#edit(body);
         case 'destroy': return this.#destroyRoom(body);
         case 'exists': {
-          checkFields(body, [['room', 'posint', true]]);
-          return { audiobridge: 'success', room: body.room, exists: this.#rooms.has(body.room as number) };
+          checkFields(body, [['room', this.#idType, true]]);
+          return { audiobridge: 'success', room: body.room, exists: this.#rooms.has(body.room as RoomId) };
         }
         case 'allowed': return this.#allowed(body);
         case 'kick': return this.#kick(body);
@@ -260,6 +278,14 @@ export class AudioBridgePlugin implements Plugin {
     }
   }
 
+  /** A new room or participant id: a random number, or with string_ids a random UUID (as Janus). */
+  #freshId(taken: Map<RoomId, unknown>): RoomId {
+    if (!this.#stringIds) return freshId(taken);
+    let id: string;
+    do id = randomUUID(); while (taken.has(id));
+    return id;
+  }
+
   #errorReply(err: unknown): Reply {
     if (err instanceof AudioBridgeError) return { audiobridge: 'event', error_code: err.code, error: err.message };
     this.#gw.log.warn(`audiobridge: ${err instanceof Error ? err.stack : String(err)}`);
@@ -267,8 +293,8 @@ export class AudioBridgePlugin implements Plugin {
   }
 
   #room(body: Body): Room {
-    checkFields(body, [['room', 'posint', true]]);
-    const room = this.#rooms.get(body.room as number);
+    checkFields(body, [['room', this.#idType, true]]);
+    const room = this.#rooms.get(body.room as RoomId);
     if (!room) throw new AudioBridgeError(AB_ERROR.NO_SUCH_ROOM, `No such room (${String(body.room)})`);
     return room;
   }
@@ -288,7 +314,7 @@ export class AudioBridgePlugin implements Plugin {
 
   async #create(body: Body): Promise<Reply> {
     checkFields(body, [
-      ['room', 'posint'], ['description', 'string'], ['secret', 'string'], ['pin', 'string'], ['is_private', 'boolean'],
+      ['room', this.#idType], ['description', 'string'], ['secret', 'string'], ['pin', 'string'], ['is_private', 'boolean'],
       ['allowed', 'string-array'], ['sampling', 'posint'], ['sampling_rate', 'posint'], ['spatial_audio', 'boolean'],
       ['audiolevel_ext', 'boolean'], ['audiolevel_event', 'boolean'], ['audio_active_packets', 'posint'],
       ['audio_level_average', 'posint'], ['default_prebuffering', 'posint'], ['default_expectedloss', 'posint'],
@@ -299,8 +325,8 @@ export class AudioBridgePlugin implements Plugin {
     this.#checkAdminKey(body);
     const permanent = body.permanent === true;
     if (permanent && !this.#configFile) throw new AudioBridgeError(AB_ERROR.UNKNOWN_ERROR, 'No configuration file, can\'t create permanent room');
-    let id = body.room as number | undefined;
-    if (id === undefined || id === 0) id = freshId(this.#rooms);
+    let id = body.room as RoomId | undefined;
+    if (id === undefined || id === 0 || id === '') id = this.#freshId(this.#rooms);
     if (this.#rooms.has(id)) throw new AudioBridgeError(AB_ERROR.ROOM_EXISTS, `Room ${id} already exists`);
     const settings = roomSettings(id, body, true);
     const allowed = Array.isArray(body.allowed) ? new Set(body.allowed as string[]) : null;
@@ -311,9 +337,9 @@ export class AudioBridgePlugin implements Plugin {
   }
 
   #addRoom(settings: RoomSettings, permanent: boolean, allowed: Set<string> | null): Room {
-    const room: Room = { s: settings, participants: new Map(), forwarders: new Map(), files: new Map(), allowed, muted: false, permanent, recording: null };
+    const room: Room = { s: settings, poolId: this.#nextPoolId++, participants: new Map(), forwarders: new Map(), files: new Map(), allowed, muted: false, permanent, recording: null };
     this.#rooms.set(settings.id, room);
-    this.#pool.createRoom(settings.id, {
+    this.#pool.createRoom(room.poolId, {
       rate: settings.samplingRate,
       spatial: settings.spatialAudio,
       talkWindow: settings.audiolevelEvent ? settings.audioActivePackets : 0,
@@ -325,7 +351,7 @@ export class AudioBridgePlugin implements Plugin {
 
   #edit(body: Body): Reply {
     checkFields(body, [
-      ['room', 'posint', true], ['secret', 'string'], ['new_description', 'string'], ['new_secret', 'string'], ['new_pin', 'string'],
+      ['room', this.#idType, true], ['secret', 'string'], ['new_description', 'string'], ['new_secret', 'string'], ['new_pin', 'string'],
       ['new_is_private', 'boolean'], ['new_record_dir', 'string'], ['new_mjrs_dir', 'string'], ['permanent', 'boolean'],
     ]);
     const room = this.#room(body);
@@ -346,7 +372,7 @@ export class AudioBridgePlugin implements Plugin {
   }
 
   #destroyRoom(body: Body): Reply {
-    checkFields(body, [['room', 'posint', true], ['secret', 'string'], ['permanent', 'boolean']]);
+    checkFields(body, [['room', this.#idType, true], ['secret', 'string'], ['permanent', 'boolean']]);
     const room = this.#room(body);
     this.#checkSecret(room, body);
     for (const p of room.participants.values()) this.#push(p.session, { audiobridge: 'destroyed', room: room.s.id });
@@ -367,12 +393,12 @@ export class AudioBridgePlugin implements Plugin {
     for (const f of [...room.forwarders.values()]) this.#dropForwarder(f);
     for (const { mixId } of room.files.values()) this.#files.delete(mixId);
     room.files.clear();
-    this.#pool.destroyRoom(room.s.id);
+    this.#pool.destroyRoom(room.poolId);
     this.#rooms.delete(room.s.id);
   }
 
   #allowed(body: Body): Reply {
-    checkFields(body, [['room', 'posint', true], ['secret', 'string'], ['action', 'string', true], ['allowed', 'string-array']]);
+    checkFields(body, [['room', this.#idType, true], ['secret', 'string'], ['action', 'string', true], ['allowed', 'string-array']]);
     const room = this.#room(body);
     this.#checkSecret(room, body);
     const action = body.action as string;
@@ -390,14 +416,14 @@ export class AudioBridgePlugin implements Plugin {
   }
 
   #participant(room: Room, body: Body): Participant {
-    checkFields(body, [['id', 'posint', true]]);
-    const p = room.participants.get(body.id as number);
+    checkFields(body, [['id', this.#idType, true]]);
+    const p = room.participants.get(body.id as RoomId);
     if (!p) throw new AudioBridgeError(AB_ERROR.NO_SUCH_USER, `No such user ${String(body.id)} in room ${room.s.id}`);
     return p;
   }
 
   #kick(body: Body): Reply {
-    checkFields(body, [['room', 'posint', true], ['secret', 'string'], ['id', 'posint', true]]);
+    checkFields(body, [['room', this.#idType, true], ['secret', 'string'], ['id', this.#idType, true]]);
     const room = this.#room(body);
     this.#checkSecret(room, body);
     const p = this.#participant(room, body);
@@ -409,7 +435,7 @@ export class AudioBridgePlugin implements Plugin {
   }
 
   #kickAll(body: Body): Reply {
-    checkFields(body, [['room', 'posint', true], ['secret', 'string']]);
+    checkFields(body, [['room', this.#idType, true], ['secret', 'string']]);
     const room = this.#room(body);
     this.#checkSecret(room, body);
     for (const p of [...room.participants.values()]) {
@@ -432,7 +458,7 @@ export class AudioBridgePlugin implements Plugin {
   }
 
   #muteOne(body: Body, mute: boolean): Reply {
-    checkFields(body, [['room', 'posint', true], ['secret', 'string'], ['id', 'posint', true]]);
+    checkFields(body, [['room', this.#idType, true], ['secret', 'string'], ['id', this.#idType, true]]);
     const room = this.#room(body);
     this.#checkSecret(room, body);
     const p = this.#participant(room, body);
@@ -445,7 +471,7 @@ export class AudioBridgePlugin implements Plugin {
   }
 
   #muteRoom(body: Body, mute: boolean): Reply {
-    checkFields(body, [['room', 'posint', true], ['secret', 'string']]);
+    checkFields(body, [['room', this.#idType, true], ['secret', 'string']]);
     const room = this.#room(body);
     this.#checkSecret(room, body);
     if (room.muted !== mute) {
@@ -462,7 +488,7 @@ export class AudioBridgePlugin implements Plugin {
 
   async #rtpForward(body: Body): Promise<Reply> {
     checkFields(body, [
-      ['room', 'posint', true], ['secret', 'string'], ['host', 'string', true], ['host_family', 'string'], ['port', 'posint', true],
+      ['room', this.#idType, true], ['secret', 'string'], ['host', 'string', true], ['host_family', 'string'], ['port', 'posint', true],
       ['ssrc', 'posint'], ['ptype', 'posint'], ['codec', 'string'], ['group', 'string'], ['always_on', 'boolean'],
       ['srtp_suite', 'posint'], ['srtp_crypto', 'string'],
     ]);
@@ -471,7 +497,7 @@ export class AudioBridgePlugin implements Plugin {
     this.#checkSecret(room, body);
     const codec = body.codec === undefined ? 'opus' : participantCodec(body.codec);
     if (!codec) throw new AudioBridgeError(AB_ERROR.INVALID_ELEMENT, `Unsupported codec (${String(body.codec)})`);
-    if (body.srtp_suite !== undefined || body.srtp_crypto !== undefined) throw new AudioBridgeError(AB_ERROR.UNKNOWN_ERROR, 'SRTP forwarding is not supported by Portunus yet');
+    const srtp = forwarderSrtp(body.srtp_suite, body.srtp_crypto);
     let groupIndex = 0;
     if (body.group !== undefined) {
       groupIndex = room.s.groups.indexOf(body.group as string) + 1;
@@ -488,16 +514,16 @@ export class AudioBridgePlugin implements Plugin {
     const ptype = typeof body.ptype === 'number' ? body.ptype & 0x7f : DEFAULT_PT[codec];
     const f: Forwarder = {
       streamId, host, port, codec, ptype, group: body.group as string | undefined, alwaysOn: body.always_on === true,
-      mixId: this.#nextMixId++, out: new RtpOut(ptype, typeof body.ssrc === 'number' ? body.ssrc : streamId), sock, room,
+      mixId: this.#nextMixId++, out: new RtpOut(ptype, typeof body.ssrc === 'number' ? body.ssrc : streamId), sock, room, srtp,
     };
     room.forwarders.set(streamId, f);
     this.#targets.set(f.mixId, { kind: 'forwarder', f });
-    this.#pool.addForwarder(room.s.id, f.mixId, { codec, group: groupIndex, bitrate: room.s.defaultBitrate || undefined });
+    this.#pool.addForwarder(room.poolId, f.mixId, { codec, group: groupIndex, bitrate: room.s.defaultBitrate || undefined });
     return { audiobridge: 'success', room: room.s.id, ...(f.group !== undefined ? { group: f.group } : {}), stream_id: streamId, host, port };
   }
 
   #stopRtpForward(body: Body): Reply {
-    checkFields(body, [['room', 'posint', true], ['secret', 'string'], ['stream_id', 'posint', true]]);
+    checkFields(body, [['room', this.#idType, true], ['secret', 'string'], ['stream_id', 'posint', true]]);
     const room = this.#room(body);
     if (this.#lockRtpForward) this.#checkAdminKey(body);
     this.#checkSecret(room, body);
@@ -516,19 +542,19 @@ export class AudioBridgePlugin implements Plugin {
   #describeForwarder(f: Forwarder): Reply {
     return {
       stream_id: f.streamId, ...(f.group !== undefined ? { group: f.group } : {}), ip: f.host, port: f.port, ssrc: f.out.ssrc,
-      codec: f.codec, ptype: f.ptype, always_on: f.alwaysOn,
+      codec: f.codec, ptype: f.ptype, ...(f.srtp ? { srtp: true } : {}), always_on: f.alwaysOn,
     };
   }
 
   #enableRecording(body: Body): Reply {
-    checkFields(body, [['room', 'posint', true], ['secret', 'string'], ['record', 'boolean', true], ['record_file', 'string'], ['record_dir', 'string']]);
+    checkFields(body, [['room', this.#idType, true], ['secret', 'string'], ['record', 'boolean', true], ['record_file', 'string'], ['record_dir', 'string']]);
     const room = this.#room(body);
     this.#checkSecret(room, body);
     if (body.record === true) {
       if (typeof body.record_dir === 'string') room.s.recordDir = body.record_dir;
       if (room.recording === null) this.#startRecording(room, body.record_file as string | undefined, room.s.recordDir);
     } else if (room.recording !== null) {
-      this.#pool.record(room.s.id, null);
+      this.#pool.record(room.poolId, null);
       room.recording = null;
     }
     return { audiobridge: 'success', record: body.record };
@@ -544,11 +570,11 @@ export class AudioBridgePlugin implements Plugin {
       throw err;
     }
     room.recording = full;
-    this.#pool.record(room.s.id, full, this.#recordTmpExt);
+    this.#pool.record(room.poolId, full, this.#recordTmpExt);
   }
 
   #enableMjrs(body: Body): Reply {
-    checkFields(body, [['room', 'posint', true], ['secret', 'string'], ['mjrs', 'boolean', true], ['mjrs_dir', 'string']]);
+    checkFields(body, [['room', this.#idType, true], ['secret', 'string'], ['mjrs', 'boolean', true], ['mjrs_dir', 'string']]);
     const room = this.#room(body);
     this.#checkSecret(room, body);
     if (typeof body.mjrs_dir === 'string') room.s.mjrsDir = body.mjrs_dir;
@@ -591,7 +617,7 @@ export class AudioBridgePlugin implements Plugin {
   }
 
   async #playFile(body: Body): Promise<Reply> {
-    checkFields(body, [['room', 'posint', true], ['secret', 'string'], ['group', 'string'], ['file_id', 'string'], ['filename', 'string', true], ['loop', 'boolean']]);
+    checkFields(body, [['room', this.#idType, true], ['secret', 'string'], ['group', 'string'], ['file_id', 'string'], ['filename', 'string', true], ['loop', 'boolean']]);
     const room = this.#room(body);
     if (this.#lockPlayFile) this.#checkAdminKey(body);
     this.#checkSecret(room, body);
@@ -612,20 +638,20 @@ export class AudioBridgePlugin implements Plugin {
     const mixId = this.#nextMixId++;
     room.files.set(fileId, { mixId, group });
     this.#files.set(mixId, { room, fileId });
-    this.#pool.playFile(room.s.id, mixId, packets, body.loop === true, group);
+    this.#pool.playFile(room.poolId, mixId, packets, body.loop === true, group);
     this.#notifyRoom(room, { audiobridge: 'announcement-started', room: room.s.id, file_id: fileId });
     return { audiobridge: 'success', room: room.s.id, file_id: fileId };
   }
 
   #stopFile(body: Body): Reply {
-    checkFields(body, [['room', 'posint', true], ['secret', 'string'], ['file_id', 'string', true]]);
+    checkFields(body, [['room', this.#idType, true], ['secret', 'string'], ['file_id', 'string', true]]);
     const room = this.#room(body);
     if (this.#lockPlayFile) this.#checkAdminKey(body);
     this.#checkSecret(room, body);
     const fileId = body.file_id as string;
     const f = room.files.get(fileId);
     if (f) {
-      this.#pool.stopFile(room.s.id, f.mixId);
+      this.#pool.stopFile(room.poolId, f.mixId);
       this.#fileEnded(f.mixId);
     }
     return { audiobridge: 'success', room: room.s.id, file_id: fileId };
@@ -664,7 +690,7 @@ export class AudioBridgePlugin implements Plugin {
 
   async #join(session: Session, body: Body, change: boolean): Promise<Reply> {
     checkFields(body, [
-      ['room', 'posint', true], ['id', 'posint'], ['group', 'string'], ['pin', 'string'], ['display', 'string'], ['token', 'string'],
+      ['room', this.#idType, true], ['id', this.#idType], ['group', 'string'], ['pin', 'string'], ['display', 'string'], ['token', 'string'],
       ['muted', 'boolean'], ['codec', 'string'], ['bitrate', 'posint'], ['quality', 'posint'], ['expected_loss', 'posint'],
       ['volume', 'posint'], ['spatial_position', 'posint'], ['audiolevel_ext', 'boolean'], ['prebuffer', 'posint'],
       ['record', 'boolean'], ['filename', 'string'], ['secret', 'string'], ['rtp', 'object'],
@@ -689,9 +715,9 @@ export class AudioBridgePlugin implements Plugin {
     }
     const codec = body.codec === undefined ? 'opus' : participantCodec(body.codec);
     if (!codec) throw new AudioBridgeError(AB_ERROR.INVALID_ELEMENT, `Invalid element (codec: ${String(body.codec)})`);
-    let id = body.id as number | undefined;
-    if (id !== undefined && id > 0 && room.participants.has(id)) throw new AudioBridgeError(AB_ERROR.ID_EXISTS, `User ID ${id} already exists`);
-    if (id === undefined || id === 0) id = freshId(room.participants);
+    let id = body.id as RoomId | undefined;
+    if (id !== undefined && id !== 0 && id !== '' && room.participants.has(id)) throw new AudioBridgeError(AB_ERROR.ID_EXISTS, `User ID ${id} already exists`);
+    if (id === undefined || id === 0 || id === '') id = this.#freshId(room.participants);
 
     let plain: PlainLeg | undefined;
     if (rtp !== undefined && !(change && session.participant?.plain)) {
@@ -729,7 +755,7 @@ export class AudioBridgePlugin implements Plugin {
     room.participants.set(id, p);
     session.participant = p;
     this.#targets.set(p.mixId, { kind: 'participant', p });
-    this.#pool.addParticipant(room.s.id, p.mixId, {
+    this.#pool.addParticipant(room.poolId, p.mixId, {
       codec: p.codec, volume: p.volume, muted: p.muted || room.muted, prebuffer: p.prebuffer, spatial: p.spatial, group: p.group,
       bitrate: p.bitrate || undefined, complexity: p.quality, expectedLoss: p.expectedLoss,
       audioLevelExt: room.s.audiolevelExt ? session.levelExt : 0,
@@ -875,7 +901,9 @@ export class AudioBridgePlugin implements Plugin {
     if (t.kind === 'forwarder') {
       const f = t.f;
       if (!f.alwaysOn && f.room.participants.size === 0) return;
-      const n = f.out.write(buf, off, len, samples);
+      let n = f.out.write(buf, off, len, samples);
+      if (f.srtp) n = f.srtp.protectRtp(f.out.buffer, 0, n); // in place; the buffer has room for the tag
+      if (n <= 0) return;
       f.sock.send(Buffer.from(f.out.buffer.subarray(0, n)), f.port, f.host);
       return;
     }

@@ -8,7 +8,8 @@ import type { MixCodec } from '../../audiobridge/room-mixer.ts';
 import type { OpusRate } from '../../audiobridge/opus-codec.ts';
 
 export interface RoomSettings {
-  id: number;
+  /** A number, or a string when the plugin has string_ids. */
+  id: number | string;
   description: string;
   secret?: string;
   pin?: string;
@@ -62,7 +63,7 @@ export function samplingRateOf(v: unknown, strict: boolean): OpusRate {
 }
 
 /** Settings from a config group or create request (`o`), `strict` for API requests. */
-export function roomSettings(id: number, o: Record<string, unknown>, strict: boolean): RoomSettings {
+export function roomSettings(id: number | string, o: Record<string, unknown>, strict: boolean): RoomSettings {
   const groups = Array.isArray(o.groups) ? o.groups.filter((g): g is string => typeof g === 'string') : [];
   return {
     id,
