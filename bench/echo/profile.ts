@@ -24,7 +24,7 @@ const nodeArgs = opt('node-args', `--cpu-prof --cpu-prof-dir=${dir} --cpu-prof-i
 const [http, ws] = await freePorts(2);
 const child = spawn(process.execPath, [...nodeArgs, 'bin/portunus.js', '--general.debug_level', '3', '--http.ip', '127.0.0.1', '--http.port', String(http),
   '--http.demos', 'false', '--http.admin_http', 'false', '--http.https', 'false', '--websockets.ws_ip', '127.0.0.1', '--websockets.ws_port', String(ws),
-  '--websockets.wss', 'false', '--websockets.admin_ws', 'false', '--nat.ice_enforce_list', 'lo'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  '--websockets.wss', 'false', '--websockets.admin_ws', 'false', '--nat.ice_enforce_list', 'lo', ...opt('server-args', '').split(' ').filter(Boolean)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
 for (let i = 0; i < 100; i++) {
   try { if ((await fetch(`http://127.0.0.1:${http}/janus/info`)).ok) break; } catch { /* not yet */ }
   await new Promise((ok) => setTimeout(ok, 100));
