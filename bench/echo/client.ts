@@ -177,13 +177,15 @@ function phase<T>(serverPid: number, body: () => Promise<T>): Promise<{ value: T
   const c0 = process.cpuUsage();
   const m0 = machineTicks();
   const w0 = performance.now();
+  const startUs = Number(process.hrtime.bigint() / 1000n);
   return body().then((value) => {
+    const endUs = Number(process.hrtime.bigint() / 1000n);
     const wallMs = performance.now() - w0;
     const serverCpuMs = cpuMs(serverPid) - s0;
     const c = process.cpuUsage(c0);
     const m1 = machineTicks();
     const machineBusy = m1.total > m0.total ? (m1.busy - m0.busy) / (m1.total - m0.total) : 0;
-    return { value, cpu: { serverCpuMs, clientCpuMs: (c.user + c.system) / 1000, machineBusy, wallMs } };
+    return { value, cpu: { serverCpuMs, clientCpuMs: (c.user + c.system) / 1000, machineBusy, wallMs, startUs, endUs } };
   });
 }
 

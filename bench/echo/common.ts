@@ -31,6 +31,9 @@ export interface PhaseCpu {
   /** Machine-wide busy share over the phase, 0..1 of all cores. */
   machineBusy: number;
   wallMs: number;
+  /** Phase edges on the monotonic clock (process.hrtime, microseconds): to cut a server CPU profile. */
+  startUs: number;
+  endUs: number;
 }
 
 export interface ClientResult {

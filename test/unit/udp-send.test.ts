@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { skipLookupForIpLiterals } from '../../src/core/webrtc/udp-send.ts';
+import { sendsImmediately, skipLookupForIpLiterals } from '../../src/core/webrtc/udp-send.ts';
 
 async function bound(): Promise<Socket> {
   const s = createSocket('udp4');
@@ -31,6 +31,33 @@ test('sends to IP literals skip the DNS step (synchronous lookup), names still r
     const end = Date.now() + 5000;
     while (got.length < 6 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(got.sort(), ['ip 0', 'ip 1', 'ip 2', 'ip 3', 'ip 4', 'name']);
+  } finally {
+    rx.close();
+    tx.close();
+  }
+});
+
+test('with the hook, a send leaves the buffer at once (nothing queued), so the sender may reuse it', async () => {
+  const rx = await bound();
+  const tx = await bound();
+  try {
+    assert.equal(sendsImmediately(tx), false, 'not before the hook');
+    skipLookupForIpLiterals(tx);
+    assert.equal(sendsImmediately(tx), true);
+    const port = rx.address().port;
+    const got: string[] = [];
+    rx.on('message', (m) => got.push(m.toString()));
+    // PeerEndpoint protects every packet into one buffer and sends a view of it: each send must be
+    // done with the bytes before the next packet overwrites them.
+    const buf = Buffer.alloc(16);
+    for (let i = 0; i < 50; i++) {
+      buf.write(`pkt ${String(i).padStart(2, '0')}`);
+      tx.send(buf.subarray(0, 6), port, '127.0.0.1');
+      assert.equal(tx.getSendQueueCount(), 0);
+    }
+    const end = Date.now() + 5000;
+    while (got.length < 50 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got.sort(), Array.from({ length: 50 }, (_, i) => `pkt ${String(i).padStart(2, '0')}`));
   } finally {
     rx.close();
     tx.close();

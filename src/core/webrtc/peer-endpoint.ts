@@ -15,6 +15,7 @@ import { createSrtpContext, SRTP_PROFILES, type SrtpContext } from './srtp-conte
 import type { Fingerprint } from './sdp.ts';
 import { guardDtlsRecords, guardIceSockets, type GuardStats } from './transport-guard.ts';
 import { speedUpFragmentsOnFirstHandshake } from './dtls-speedups.ts';
+import { sendsImmediately } from './udp-send.ts';
 
 export interface EndpointSettings {
   hostAddresses: AddressChoice[];
@@ -69,9 +70,12 @@ interface FastSendConnection {
     remoteAddr?: [string, number];
     packetsSent: number;
     bytesSent: number;
-    protocol: { transport?: { closed?: boolean; socket?: { send(buf: Buffer, port: number, host: string): void } } };
+    protocol: { transport?: { closed?: boolean; socket?: { send(buf: Buffer, port: number, host: string): void; getSendQueueCount?(): number } } };
   };
 }
+
+/** Initial size of the transmit buffer: a full-size RTP packet plus its SRTP tag. */
+const TX_BUFFER_BYTES = 2048;
 
 export class PeerEndpoint {
   readonly #settings: EndpointSettings;
@@ -93,6 +97,12 @@ export class PeerEndpoint {
   readonly #channels = new Map<string, RTCDataChannel>();
   /** Messages waiting for a channel we opened to become open. */
   #heldSends = 0;
+  /**
+   * Where outgoing RTP is protected: the plugin's buffer has no room for the tag and may go to
+   * other peers too, so it is copied here instead of into a new buffer per packet. Replaced only
+   * when a send leaves it queued in the socket (see #sendDatagram).
+   */
+  #txBuf = Buffer.allocUnsafeSlow(TX_BUFFER_BYTES);
   readonly stats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0, directSends: 0, directReceives: 0, earlyDtlsReplayed: 0 };
   /** Datagrams refused before werift saw them (transport-guard.ts). */
   readonly guardStats: GuardStats = { stunRejected: 0, unknownSource: 0, dtlsRejected: 0 };
@@ -374,11 +384,17 @@ export class PeerEndpoint {
     const srtp = this.#srtp;
     const ice = this.#ice;
     if (!srtp || !ice || this.#state !== 'connected') return;
-    const enc = srtp.protectRtp(packet);
-    if (!enc) return;
+    const tx = srtp.tx;
+    const need = packet.length + tx.rtpTagLength;
+    let out = this.#txBuf;
+    if (out.length < need) out = this.#txBuf = Buffer.allocUnsafeSlow(Math.max(need, TX_BUFFER_BYTES));
+    packet.copy(out, 0);
+    const n = tx.protectRtp(out, 0, packet.length);
+    if (n < 0) return;
     this.stats.rtpOut++;
-    this.stats.bytesOut += enc.length;
-    this.#sendDatagram(ice, enc);
+    this.stats.bytesOut += n;
+    // Still referenced by a queued send (or by werift's path): protect the next packet elsewhere.
+    if (!this.#sendDatagram(ice, out.subarray(0, n))) this.#txBuf = Buffer.allocUnsafeSlow(out.length);
   }
 
   sendRtcp(packet: Buffer): void {
@@ -395,20 +411,23 @@ export class PeerEndpoint {
    * Send on the nominated pair. werift's connection.send goes through three async functions (four
    * promises and their microtasks per packet); on a UDP pair we write to its socket directly, with
    * the same RFC 7675 consent rule. Other pairs (ICE-TCP, TURN) keep werift's path.
+   * Returns true when `data` is no longer referenced: the datagram left synchronously (dgram
+   * tries a non-blocking send first and only queues the buffer when the socket is full).
    */
-  #sendDatagram(ice: RTCIceTransport, data: Buffer): void {
+  #sendDatagram(ice: RTCIceTransport, data: Buffer): boolean {
     const conn = ice.connection as unknown as FastSendConnection;
     const pair = conn.nominated;
     const socket = pair?.protocol?.transport?.socket;
     if (pair && socket && pair.protocol.transport?.closed === false && pair.remoteAddr && typeof conn.canSendApplicationData === 'function') {
-      if (!conn.canSendApplicationData()) return;
+      if (!conn.canSendApplicationData()) return true;
       socket.send(data, pair.remoteAddr[1], pair.remoteAddr[0]);
       this.stats.directSends++;
       pair.packetsSent++;
       pair.bytesSent += data.length;
-      return;
+      return sendsImmediately(socket) && socket.getSendQueueCount?.() === 0;
     }
     void ice.connection.send(data).catch(() => {});
+    return false;
   }
 
   /** SRTP/SRTCP straight from the socket (transport-guard.ts fast path); bound once. */

@@ -459,12 +459,12 @@ export class SrtpContext {
   /**
    * HMAC-SHA1 (s4.2.1) over `buf[off, off+len)` followed, for SRTP, by the 32-bit ROC (s4.2: the
    * authenticated portion is header || payload || ROC); `roc` -1 means SRTCP (nothing appended).
-   * Small packets use the allocation-free JS HMAC, large ones node:crypto (faster there): its
-   * one-shot hash when available, else createHmac.
+   * node:crypto's one-shot hash when available (fastest at every size, see srtp-hmac.ts), else the
+   * JS HMAC for small packets; createHmac for the rest.
    */
   private hmac(key: KeyObject, mac: HmacSha1, longMac: OneShotHmacSha1 | undefined, buf: Buffer, off: number, len: number, roc: number): Buffer {
-    if (len <= NATIVE_THRESHOLD) return mac.compute(buf, off, len, roc);
     if (longMac !== undefined && len <= ONE_SHOT_MAX) return longMac.compute(buf, off, len, roc);
+    if (len <= NATIVE_THRESHOLD) return mac.compute(buf, off, len, roc);
     const h = createHmac('sha1', key);
     h.update(buf.subarray(off, off + len));
     if (roc >= 0) {

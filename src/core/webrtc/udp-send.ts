@@ -16,6 +16,14 @@ interface UdpHandle {
 
 const prepared = new WeakSet<object>();
 
+/**
+ * Whether a send to an IP literal on `socket` reaches the kernel before send() returns (the hook
+ * below is installed): only then does getSendQueueCount() tell whether the buffer is still held.
+ */
+export function sendsImmediately(socket: object): boolean {
+  return prepared.has(socket);
+}
+
 /** Make sends to IP literals on `socket` skip the DNS step. Returns whether the hook was found. */
 export function skipLookupForIpLiterals(socket: object): boolean {
   if (prepared.has(socket)) return true;
