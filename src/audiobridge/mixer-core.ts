@@ -57,6 +57,15 @@ export class MixerCore {
     return this.#roomOf.size;
   }
 
+  /**
+   * Whether a tick has work: a room with participants, forwarders, a file or a WAV recording.
+   * Rooms with none of these (the configured rooms nobody joined) need no 20 ms tick at all.
+   */
+  get active(): boolean {
+    for (const r of this.#rooms.values()) if (r.wav || r.mixer.active) return true;
+    return false;
+  }
+
   command(c: MixerCommand): void {
     try {
       this.#command(c);

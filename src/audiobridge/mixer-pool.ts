@@ -127,7 +127,10 @@ export class MixerPool {
     let countdown = statsEvery;
     const lane: Lane = {
       index: 0, participants: 0, rooms: 0, ready: Promise.resolve(),
-      send: (c) => core.command(c),
+      send: (c) => {
+        core.command(c);
+        if (core.active) clock.start();
+      },
       pushRtp: (id, buf, off, len) => core.pushRtp(id, buf, off, len),
       stop: async () => {
         clock.stop();
@@ -141,8 +144,8 @@ export class MixerPool {
         lane.last = { ...clock.report(), busyMs: core.busyMs, load: core.load, complexityCap: core.complexityCap, participants: core.participants, outOverflows: 0 };
         cb.onStats?.(0, lane.last);
       }
+      if (!core.active) clock.stop();
     });
-    clock.start();
     return lane;
   }
 

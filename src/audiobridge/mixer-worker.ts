@@ -1,7 +1,8 @@
 /**
  * A mixer worker thread: owns a MixerCore and a TickClock. RTP arrives in the `in` ring, mixed
  * frames leave by the `out` ring; after each tick that produced audio it posts one small 'drain'
- * note so the main thread reads the ring. Commands and events go by postMessage.
+ * note so the main thread reads the ring. Commands and events go by postMessage. The clock runs
+ * only while the core has work (MixerCore.active), so idle rooms cost no wake-ups on either thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { MixerCore, type MixerCommand } from './mixer-core.ts';
@@ -15,8 +16,12 @@ const input = new SpscRing(data.inRing);
 const output = new SpscRing(data.outRing);
 const DRAIN = { ev: 'drain' } as const;
 
+let written = 0;
 const core = new MixerCore(loadOpusCodec(), {
-  audio: (id, payload, len, samples) => output.write(id, payload, 0, len, samples),
+  audio: (id, payload, len, samples) => {
+    written++;
+    output.write(id, payload, 0, len, samples);
+  },
   event: (e) => port.postMessage(e),
 });
 
@@ -25,7 +30,11 @@ let statsCountdown = data.statsEveryTicks;
 const clock = new TickClock(() => {
   input.drain(pushIn);
   core.tick();
-  port.postMessage(DRAIN);
+  if (written > 0) {
+    written = 0;
+    port.postMessage(DRAIN);
+  }
+  if (!core.active) clock.stop();
   if (--statsCountdown <= 0) {
     statsCountdown = data.statsEveryTicks;
     const s = clock.report();
@@ -41,6 +50,6 @@ port.on('message', (m: MixerCommand | { op: 'stop' }) => {
     return;
   }
   core.command(m);
+  if (core.active) clock.start();
 });
-clock.start();
 port.postMessage({ ev: 'ready' });

@@ -185,6 +185,11 @@ export class RoomMixer {
     return this.#contributors.size;
   }
 
+  /** Anything to mix or send: participants, listeners, forwarders or a file playing. */
+  get active(): boolean {
+    return this.#contributors.size > 0 || this.#listeners.size > 0 || this.#forwarders.size > 0 || this.#files.size > 0;
+  }
+
   addParticipant(id: number, o: ParticipantOptions): void {
     this.removeParticipant(id);
     const c = new Contributor(id, o.codec, this.frame, this.channels, o.prebuffer ?? 6, new TalkDetector(this.#talkWindow || 1, this.#talkThreshold));

@@ -169,3 +169,24 @@ test('a room split over two threads: every listener hears the mix-minus, one set
   assert.deepEqual([...new Set(talking.map((e) => (e as { id: number }).id))].sort(), [1, 2, 3], 'talking events once per speaker');
   assert.equal(talking.length, 3);
 });
+
+for (const threads of [1, 0]) {
+  test(`a room nobody is in does not tick (${threads ? 'worker thread' : 'main thread'}); a participant starts the clock, leaving stops it`, async (t) => {
+    const c = collector();
+    const pool = new MixerPool({ threads, statsEveryTicks: 2 }, c.cb);
+    t.after(() => pool.stop());
+    await pool.ready();
+    pool.createRoom(1, { rate: 16000 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(c.stats.length, 0, 'no ticks (and so no stats) for an empty room');
+    pool.addParticipant(1, 1, { codec: 'opus', prebuffer: 2 });
+    const deadline = Date.now() + 5000;
+    while (c.stats.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(c.stats.length >= 3, `ticking with a participant: ${c.stats.length} stats reports`);
+    pool.removeParticipant(1);
+    await new Promise((r) => setTimeout(r, 200));
+    const settled = c.stats.length;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(c.stats.length, settled, 'the clock stopped once the room was empty again');
+  });
+}
