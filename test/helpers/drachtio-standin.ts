@@ -258,9 +258,11 @@ export class DrachtioStandin {
     void m;
   }
 
-  #cdr(session: Session | undefined, kind: 'attempt' | 'start' | 'stop', source: 'network' | 'application', text: string, extra?: string): void {
-    if (!session?.routes.has(`cdr:${kind}`)) return;
-    this.#send(session, `cdr:${kind}|${source}|${this.#time()}${extra !== undefined ? `|${extra}` : ''}${CRLF}${text}`);
+  /** CDRs go to every client that routed `cdr:<kind>`, whoever handles the call. */
+  #cdr(kind: 'attempt' | 'start' | 'stop', source: 'network' | 'application', text: string, extra?: string): void {
+    for (const s of this.#sessions) {
+      if (s.authenticated && s.routes.has(`cdr:${kind}`)) this.#send(s, `cdr:${kind}|${source}|${this.#time()}${extra !== undefined ? `|${extra}` : ''}${CRLF}${text}`);
+    }
   }
 
   // ---- SIP out ----
@@ -369,7 +371,7 @@ export class DrachtioStandin {
       return this.#reply(session, msgId, false, (err as Error).message);
     }
     const txn = this.#startClientTxn(session, req, dest, b);
-    if (method === 'INVITE') this.#cdr(session, 'attempt', 'application', req.toString());
+    if (method === 'INVITE') this.#cdr('attempt', 'application', req.toString());
     this.#sentOk(session, msgId, req.toString(), dest, txn.id, '');
   }
 
@@ -394,7 +396,7 @@ export class DrachtioStandin {
       return this.#sentOk(session, msgId, text, dest, '', d.id);
     }
     const txn = this.#startClientTxn(session, req, dest, b);
-    if (method === 'BYE') this.#cdr(session, 'stop', 'application', req.toString(), 'normal-release');
+    if (method === 'BYE') this.#cdr('stop', 'application', req.toString(), 'normal-release');
     this.#sentOk(session, msgId, req.toString(), dest, txn.id, d.id);
   }
 
@@ -449,7 +451,7 @@ export class DrachtioStandin {
       };
       this.#dialogs.set(dialogId, d);
       this.#retransmit2xx(d, text, txn.source);
-      this.#cdr(session, 'start', 'application', text, 'uas');
+      this.#cdr('start', 'application', text, 'uas');
     }
     if (code >= 200) {
       txn.final = true;
@@ -567,7 +569,7 @@ export class DrachtioStandin {
           routeSet: m.all('record-route').reverse(), localSeq: req.cseq, remoteSeq: 0, inviteSeq: req.cseq,
         });
       }
-      if (req.method === 'INVITE') this.#cdr(txn.session, 'start', 'network', text, 'uac');
+      if (req.method === 'INVITE') this.#cdr('start', 'network', text, 'uac');
     }
     if (req.method === 'BYE' && code >= 200) this.#endDialog(dialogId);
     this.#up(txn.session, m, text, from, txn.id, dialogId);
@@ -647,6 +649,7 @@ export class DrachtioStandin {
       session = d.session;
       dialogId = d.id;
     } else {
+      if (method === 'INVITE') this.#cdr('attempt', 'network', text);
       session = this.#routeFor(method);
       if (!session) {
         this.#respondLocally(m, from, method === 'INVITE' ? 503 : 404);
@@ -658,9 +661,8 @@ export class DrachtioStandin {
     this.#serverById.set(txn.id, txn);
     if (method === 'INVITE') {
       txn.last = this.#respondLocally(m, from, 100);
-      if (!localTag) this.#cdr(session, 'attempt', 'network', text);
     }
-    if (method === 'BYE') this.#cdr(session, 'stop', 'network', text, 'normal-release');
+    if (method === 'BYE') this.#cdr('stop', 'network', text, 'normal-release');
     this.#up(session, m, text, from, txn.id, dialogId);
   }
 }

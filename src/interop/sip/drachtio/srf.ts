@@ -62,6 +62,7 @@ export interface SrfConnection {
   disconnect(): void;
   on(event: 'connect', fn: (err: Error | null, hostport: string) => void): this;
   on(event: 'error' | 'close' | 'reconnecting', fn: (err?: unknown) => void): this;
+  on(event: `cdr:${'attempt' | 'start' | 'stop'}`, fn: (source: string, time: string, ...rest: unknown[]) => void): this;
   on(event: string, fn: (req: SrfRequest, res: SrfResponse) => void): this;
   invite(fn: (req: SrfRequest, res: SrfResponse) => void): void;
   message(fn: (req: SrfRequest, res: SrfResponse) => void): void;
