@@ -143,3 +143,33 @@ test('drachtio: blind transfer, REFER with Refer-To, then BYE from the far side'
     sipp.stop();
   }
 });
+
+test('drachtio: requests from the far side in the call: hold re-INVITE, INFO, MESSAGE, REFER (transfer event), BYE', async () => {
+  const sipp = await startSipp('uas-far-requests.xml', { rtpEcho: true });
+  try {
+    const h = await guest('erin');
+    const pc = loopbackPeer();
+    const offer = await offerWith(pc, ['audio'], false);
+    await h.send({ request: 'call', uri: `sip:far@127.0.0.1:${sipp.port}` }, { type: 'offer', sdp: offer.sdp });
+    const accepted = await h.sipEvent((r) => r.event === 'accepted');
+    await pc.setRemoteDescription(accepted.jsep);
+    const held = h.resultOf(await h.sipEvent((r) => r.event === 'holding'));
+    assert.equal(held.direction, 'sendonly');
+    const info = h.resultOf(await h.sipEvent((r) => r.event === 'info'));
+    assert.equal(info.type, 'application/dtmf-relay');
+    assert.match(String(info.content), /^Signal=7\r?\nDuration=160/);
+    const msg = h.resultOf(await h.sipEvent((r) => r.event === 'message'));
+    assert.equal(String(msg.content).trim(), 'hello from the far side');
+    assert.match(String(msg.sender), /^sip:far@127\.0\.0\.1/);
+    const transfer = h.resultOf(await h.sipEvent((r) => r.event === 'transfer'));
+    assert.equal(transfer.refer_to, 'sip:transfer-target@example.com');
+    assert.match(String(transfer.referred_by), /^sip:far@127\.0\.0\.1/);
+    await h.sipEvent((r) => r.event === 'hangup');
+    // sipp checked our answer to its hold was recvonly, and got 200/202 to each request.
+    assert.equal(await sipp.exited, 0, sipp.errors());
+    await pc.close();
+    h.client.close();
+  } finally {
+    sipp.stop();
+  }
+});
