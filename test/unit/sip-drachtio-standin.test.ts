@@ -97,7 +97,10 @@ test('authenticate: the right secret gets the SIP address and version, a wrong o
   // drachtio-srf reports the failure as a connect error.
   await assert.rejects(srfClient('guess'), /failed to authenticate/);
   const { hostport } = await srfClient();
-  assert.equal(sipHostport(hostport, 'udp'), `127.0.0.1:${standin.sipPort}`);
+  assert.deepEqual(sipHostport(hostport, 'udp'), { transport: 'udp', hostport: `127.0.0.1:${standin.sipPort}` });
+  assert.deepEqual(sipHostport('udp/10.0.0.1:5060,tcp/10.0.0.1:5080', 'tcp'), { transport: 'tcp', hostport: '10.0.0.1:5080' });
+  assert.deepEqual(sipHostport(hostport, 'tcp'), { transport: 'udp', hostport: `127.0.0.1:${standin.sipPort}` });
+  assert.equal(sipHostport('', 'udp'), undefined);
 });
 
 test('bad client messages: garbage length, unknown type, requests before authenticating, bad SIP; the stand-in keeps serving', async () => {

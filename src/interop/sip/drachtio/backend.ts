@@ -22,11 +22,15 @@ export interface DrachtioServerOptions {
   connectTimeoutMs?: number;
 }
 
-/** "udp/127.0.0.1:5060,tcp/127.0.0.1:5060" (the authenticate reply) -> "host:port" for a transport. */
-export function sipHostport(hostports: string, transport: 'udp' | 'tcp'): string | undefined {
+/**
+ * "udp/127.0.0.1:5060,tcp/127.0.0.1:5060" (the authenticate reply) -> the server's address for a
+ * transport, or its first one (with that one's transport) when it does not listen on the one asked.
+ */
+export function sipHostport(hostports: string, transport: 'udp' | 'tcp'): { transport: string; hostport: string } | undefined {
   const list = hostports.split(',').map((h) => h.trim()).filter(Boolean);
   const pick = list.find((h) => h.toLowerCase().startsWith(`${transport}/`)) ?? list[0];
-  return pick?.replace(/^[a-z]+\//i, '');
+  const m = pick ? /^([a-z]+)\/(.+)$/i.exec(pick) : null;
+  return m ? { transport: m[1].toLowerCase(), hostport: m[2] } : undefined;
 }
 
 /** A SIP response as a promise: resolves on the final response to `req`. */
@@ -46,12 +50,12 @@ class DrachtioAccount implements SipAccount {
   readonly #subscriptions = new Map<string, { callId: string; uri: string }>();
   closed = false;
 
-  constructor(private readonly srf: SrfConnection, readonly config: AccountConfig, readonly events: AccountEvents, private readonly hostport: string, private readonly log: Log) {
+  constructor(private readonly srf: SrfConnection, readonly config: AccountConfig, readonly events: AccountEvents, private readonly address: { transport: string; hostport: string }, private readonly log: Log) {
     this.#user = Srf.parseUri(config.identity)?.user ?? 'portunus';
   }
 
   get contact(): string {
-    return `sip:${this.#user}@${this.hostport};transport=${this.config.transport};acct=${this.token}`;
+    return `sip:${this.#user}@${this.address.hostport};transport=${this.address.transport};acct=${this.token}`;
   }
 
   get #from(): string {
@@ -277,7 +281,7 @@ export class DrachtioSipBackend implements SipBackend {
     return [...this.#accounts.values()].find((a) => Srf.parseUri(a.config.identity)?.user === user);
   }
 
-  async #hostport(transport: 'udp' | 'tcp'): Promise<string> {
+  async #address(transport: 'udp' | 'tcp'): Promise<{ transport: string; hostport: string }> {
     const timeout = this.options.connectTimeoutMs ?? 5000;
     let timer: NodeJS.Timeout | undefined;
     const hostports = this.#hostports ?? await Promise.race([
@@ -291,7 +295,7 @@ export class DrachtioSipBackend implements SipBackend {
 
   async createAccount(config: AccountConfig, events: AccountEvents): Promise<SipAccount> {
     if (this.#closed) throw new Error('backend closed');
-    const account = new DrachtioAccount(this.#srf, config, events, await this.#hostport(config.transport), this.log);
+    const account = new DrachtioAccount(this.#srf, config, events, await this.#address(config.transport), this.log);
     this.#accounts.set(account.token, account);
     const close = account.close.bind(account);
     account.close = async () => {
