@@ -88,12 +88,38 @@ export class SipMsg {
       body = Buffer.from(body, 'utf8').subarray(0, n).toString('utf8');
     }
     m.body = body;
-    if (strict) {
-      for (const h of ['via', 'from', 'to', 'call-id', 'cseq']) if (!m.has(h)) return undefined;
-      if (!Number.isFinite(m.cseq)) return undefined;
-    }
+    if (strict && !wellFormed(m, text.slice(0, end))) return undefined;
     return m;
   }
+}
+
+const TOKEN = /^[A-Za-z0-9!%*_+`'~.-]+$/;
+
+/** Balanced quotes and angle brackets, as a name-addr needs (RFC 3261 section 25.1). */
+function balanced(v: string): boolean {
+  const quotes = (v.match(/(?<!\\)"/g) ?? []).length;
+  return quotes % 2 === 0 && (v.match(/</g) ?? []).length === (v.match(/>/g) ?? []).length;
+}
+
+/**
+ * What a SIP parser such as sofia-sip's refuses from the network (the stand-in drops it): bare CR or
+ * LF in the head, header names that are not tokens, a missing or malformed Via/From/To/Call-ID/CSeq,
+ * a CSeq method other than the request's, a Request-URI that is not a URI.
+ */
+function wellFormed(m: SipMsg, head: string): boolean {
+  if (/\r(?!\n)|(?<!\r)\n/.test(head)) return false;
+  if (!m.headers.every(([h]) => TOKEN.test(h))) return false;
+  for (const h of ['via', 'from', 'to', 'call-id', 'cseq']) if (!m.has(h)) return false;
+  if (!/^SIP\/2\.0\/[A-Za-z]+\s+[^\s;,]+/.test(m.get('via') ?? '')) return false;
+  for (const h of ['from', 'to', 'contact', 'route', 'record-route']) {
+    const v = m.get(h);
+    if (v !== undefined && (!balanced(v) || (h !== 'contact' || v !== '*') && !/(sips?|tel):/i.test(v))) return false;
+  }
+  const cseq = /^(\d+)\s+([A-Za-z]+)$/.exec(m.get('cseq') ?? '');
+  if (!cseq || (!m.isResponse && cseq[2] !== m.method)) return false;
+  if (!m.isResponse && !/^(sips?|tel):[^\s<>"]+$/i.test(m.uri)) return false;
+  const cl = m.get('content-length');
+  return cl === undefined || /^\d+$/.test(cl);
 }
 
 /** Split a header value at top-level commas (not inside quotes or <...>). */

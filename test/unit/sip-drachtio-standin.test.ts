@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import { DrachtioStandin, FrameReader, frame, STANDIN_VERSION } from '../helpers/drachtio-standin.ts';
-import { Srf, type SrfConnection, type SrfRequest, type SrfResponse } from '../../src/interop/sip/drachtio/srf.ts';
+import { Srf, stopSrf, type SrfConnection, type SrfRequest, type SrfResponse } from '../../src/interop/sip/drachtio/srf.ts';
 import { DrachtioSipBackend, sipHostport } from '../../src/interop/sip/drachtio/backend.ts';
 
 const standin = await DrachtioStandin.start({ secret: 's3cret', t1: 40 });
@@ -46,7 +46,7 @@ async function srfClient(secret = 's3cret'): Promise<{ srf: SrfConnection; hostp
     srf.on('connect', (err, hp) => (err ? reject(err) : resolve(hp)));
     srf.connect({ host: '127.0.0.1', port: standin.controlPort, secret, reconnect: { maxAttempts: 1 } });
   });
-  cleanups.push(() => srf.disconnect());
+  cleanups.push(() => stopSrf(srf));
   return { srf, hostport };
 }
 

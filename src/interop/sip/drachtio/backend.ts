@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AccountConfig, AccountEvents, CallEvents, SipAccount, SipBackend, SipCall, SipResponseInfo } from '../backend.ts';
 import { DrachtioCall, type CallContext } from './call.ts';
-import { headerObject, requestInfo, responseInfo, Srf, type SrfConnection, type SrfRequest, type SrfResponse } from './srf.ts';
+import { headerObject, requestInfo, responseInfo, Srf, stopSrf, type SrfConnection, type SrfRequest, type SrfResponse } from './srf.ts';
 
 type Log = { debug(msg: string): void; warn(msg: string): void };
 
@@ -308,10 +308,6 @@ export class DrachtioSipBackend implements SipBackend {
   async close(): Promise<void> {
     this.#closed = true;
     for (const a of [...this.#accounts.values()]) await a.close();
-    try {
-      this.#srf.disconnect();
-    } catch {
-      // never connected
-    }
+    stopSrf(this.#srf);
   }
 }

@@ -115,3 +115,22 @@ export function requestInfo(req: SrfRequest): IncomingRequestInfo {
     callId: req.get('call-id') ?? '', ...(ct ? { contentType: ct } : {}), body: req.body ?? '', headers: lowerHeaders(req),
   };
 }
+
+/**
+ * Disconnect for good. Srf#disconnect throws when no connection is up (it asserts on the socket
+ * before marking the wire protocol as closing), which leaves its reconnect timer running for ever;
+ * so the wire protocol is marked closing and its retry timer cleared first.
+ */
+export function stopSrf(srf: SrfConnection): void {
+  type Wire = { closing?: boolean; reconnectVars?: { retryTimer?: NodeJS.Timeout | null } };
+  const wp = (srf as unknown as { app?: { client?: { wp?: Wire } } }).app?.client?.wp;
+  if (wp) {
+    wp.closing = true;
+    if (wp.reconnectVars?.retryTimer) clearTimeout(wp.reconnectVars.retryTimer);
+  }
+  try {
+    srf.disconnect();
+  } catch {
+    // was not connected
+  }
+}
