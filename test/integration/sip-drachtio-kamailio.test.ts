@@ -9,9 +9,9 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { RTCPeerConnection, RTCRtpCodecParameters, MediaStreamTrack, type RtpPacket } from 'werift';
-import { loopbackPeer as makePeer, offerWith, waitConnected, rtpPacket, answerTo } from '../helpers/werift-peer.ts';
+import { loopbackPeer as makePeer, waitConnected, rtpPacket, answerTo } from '../helpers/werift-peer.ts';
 import { startKamailio, startSipp, sipHandle, until, pcapRtp, freeUdpPort, peerTracker, type Kamailio } from './sip-peers.ts';
-import { drachtioGateway } from './sip-drachtio-common.ts';
+import { drachtioGateway, placeCall } from './sip-drachtio-common.ts';
 
 const { standin, wsUrl } = await drachtioGateway('37000-37999');
 const tracker = peerTracker(makePeer);
@@ -75,10 +75,7 @@ test('drachtio: outgoing call through kamailio (407 answered) with audio both wa
     const { h, reg } = await registered('alice', 'wonderland');
     assert.equal(reg.event, 'registered');
     const pc = loopbackPeer();
-    const got: RtpPacket[] = [];
-    pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => got.push(p)));
-    const offer = await offerWith(pc, ['audio'], false);
-    await h.send({ request: 'call', uri: `sip:echo@127.0.0.1:${kamailio.port}` }, { type: 'offer', sdp: offer.sdp });
+    const { got, offer } = await placeCall(h, `sip:echo@127.0.0.1:${kamailio.port}`, pc);
     const accepted = await h.sipEvent((r) => r.event === 'accepted');
     await pc.setRemoteDescription(accepted.jsep);
     await waitConnected(pc);

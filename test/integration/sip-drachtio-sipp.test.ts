@@ -2,174 +2,114 @@
  * The SIP plugin on the drachtio backend (drachtio-srf talking to the drachtio STAND-IN) against sipp
  * as the far phone, the same flows as sip-sipp.test.ts: an outgoing call with audio both ways (sipp
  * echoes), dtmf_info (INFO body), hold/unhold (re-INVITE directions), in-dialog MESSAGE, BYE from us;
- * a busy far side (486); one that never answers (hangup -> CANCEL); a blind transfer (REFER sent).
+ * a busy far side (486); one that never answers (hangup -> CANCEL); a blind transfer (REFER sent);
+ * and requests from the far side inside the call (hold re-INVITE, INFO, MESSAGE, REFER received).
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RtpPacket } from 'werift';
-import { loopbackPeer as makePeer, offerWith, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
-import { startSipp, sipHandle as makeHandle, until, peerTracker, type SipResult as Result } from './sip-peers.ts';
-import { drachtioGateway } from './sip-drachtio-common.ts';
+import { loopbackPeer as makePeer, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
+import { until, peerTracker } from './sip-peers.ts';
+import { drachtioGateway, guest, placeCall, withSipp } from './sip-drachtio-common.ts';
 
 const { standin, wsUrl } = await drachtioGateway('36000-36999');
 const tracker = peerTracker(makePeer);
-const loopbackPeer = tracker.peer;
 after(tracker.closeAll);
-const sipHandle = () => makeHandle(wsUrl);
+const far = (port: number) => `sip:far@127.0.0.1:${port}`;
 
-async function guest(user: string) {
-  const h = await sipHandle();
-  await h.send({ request: 'register', type: 'guest', username: `sip:${user}@127.0.0.1` });
-  await h.sipEvent((r) => r.event === 'registered' && r.register_sent === false);
-  return h;
-}
-
-test('drachtio: outgoing call to sipp, audio both ways, dtmf_info, hold/unhold, MESSAGE, BYE from us', async () => {
-  const sipp = await startSipp('uas-call.xml', { rtpEcho: true });
-  try {
-    const h = await guest('alice');
-    const pc = loopbackPeer();
-    const got: RtpPacket[] = [];
-    pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => got.push(p)));
-    const offer = await offerWith(pc, ['audio'], false);
-    await h.send({ request: 'call', uri: `sip:far@127.0.0.1:${sipp.port}` }, { type: 'offer', sdp: offer.sdp });
-    const calling = await h.sipEvent((r) => r.event === 'calling');
-    const callId = (calling.plugindata as { data: { call_id: string } }).data.call_id;
-    assert.ok(callId.length > 0);
-    await h.sipEvent((r) => r.event === 'ringing');
-    const accepted = await h.sipEvent((r) => r.event === 'accepted');
-    assert.match(accepted.jsep.sdp, /a=rtpmap:111 opus\/48000\/2/);
-    await pc.setRemoteDescription(accepted.jsep);
-    await waitConnected(pc);
-    const [audio] = offer.tracks;
-    for (let i = 0; i < 50; i++) {
-      audio.writeRtp(rtpPacket(111, 500 + i, 960 * i, 4242, 'tone'));
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    // sipp echoed our packets: they went out to the far side and came back through the bridge.
-    await until(() => got.length >= 30);
-    assert.equal(got[0].header.payloadType, 111);
-    assert.equal(got[0].payload.subarray(0, 4).toString(), 'tone');
-    const seq = got[got.length - 1].payload.readUInt16BE(4);
-    assert.ok(seq >= 500 && seq < 550, `echoed sequence tag ${seq}`);
-
-    await h.send({ request: 'dtmf_info', digit: '5', duration: 200 });
-    await h.sipEvent((r) => r.event === 'dtmfsent');
-    await h.send({ request: 'hold' });
-    await h.sipEvent((r) => r.event === 'holding');
-    await h.send({ request: 'unhold' });
-    await h.sipEvent((r) => r.event === 'resuming');
-    await new Promise((r) => setTimeout(r, 300));
-    await h.send({ request: 'message', content: 'hello far side' });
-    await h.sipEvent((r) => r.event === 'messagesent');
-    await h.send({ request: 'hangup' });
-    const hangup = await h.sipEvent((r) => r.event === 'hangup');
-    assert.equal((hangup.plugindata as { data: Record<string, unknown> }).data.call_id, callId);
-    assert.equal(await sipp.exited, 0, sipp.errors());
-    const log = sipp.messages();
-    assert.match(log, /INFO sip:far@127\.0\.0\.1/);
-    assert.match(log, /Content-Type: application\/dtmf-relay[\s\S]*Signal=5\r?\nDuration=200/);
-    const reinvites = log.split(/^INVITE sip:/m).slice(2);
-    assert.equal(reinvites.length, 2, 'two re-INVITEs');
-    assert.match(reinvites[0], /a=sendonly/);
-    assert.match(reinvites[1], /a=sendrecv/);
-    // The SIP went through the drachtio server: its Via, and our Contact on its address.
-    assert.match(log, new RegExp(`Via: SIP/2\\.0/UDP 127\\.0\\.0\\.1:${standin.sipPort};branch=z9hG4bK`));
-    assert.match(log, new RegExp(`Contact: <sip:alice@127\\.0\\.0\\.1:${standin.sipPort};transport=udp;acct=`));
-    await pc.close();
-    h.client.close();
-  } finally {
-    sipp.stop();
+test('drachtio: outgoing call to sipp, audio both ways, dtmf_info, hold/unhold, MESSAGE, BYE from us', () => withSipp('uas-call.xml', { rtpEcho: true }, async (sipp) => {
+  const h = await guest(wsUrl, 'alice');
+  const pc = tracker.peer();
+  const { got, offer } = await placeCall(h, far(sipp.port), pc);
+  const calling = await h.sipEvent((r) => r.event === 'calling');
+  const callId = (calling.plugindata as { data: { call_id: string } }).data.call_id;
+  assert.ok(callId.length > 0);
+  await h.sipEvent((r) => r.event === 'ringing');
+  const accepted = await h.sipEvent((r) => r.event === 'accepted');
+  assert.match(accepted.jsep.sdp, /a=rtpmap:111 opus\/48000\/2/);
+  await pc.setRemoteDescription(accepted.jsep);
+  await waitConnected(pc);
+  for (let i = 0; i < 50; i++) {
+    offer.tracks[0].writeRtp(rtpPacket(111, 500 + i, 960 * i, 4242, 'tone'));
+    await new Promise((r) => setTimeout(r, 10));
   }
-});
-
-test('drachtio: busy far side, 486 ends the call with a hangup event', async () => {
-  const sipp = await startSipp('uas-busy.xml');
-  try {
-    const h = await guest('bob');
-    const pc = loopbackPeer();
-    const offer = await offerWith(pc, ['audio'], false);
-    await h.send({ request: 'call', uri: `sip:far@127.0.0.1:${sipp.port}` }, { type: 'offer', sdp: offer.sdp });
-    const hangup = await h.sipEvent((r) => r.event === 'hangup');
-    const r = (hangup.plugindata as { data: { result: Result } }).data.result;
-    assert.equal(r.code, 486);
-    assert.equal(r.reason, 'Busy Here');
-    assert.equal(await sipp.exited, 0, sipp.errors());
-    await pc.close();
-    h.client.close();
-  } finally {
-    sipp.stop();
+  // sipp echoed our packets: they went out to the far side and came back through the bridge.
+  await until(() => got.length >= 30);
+  assert.equal(got[0].header.payloadType, 111);
+  assert.equal(got[0].payload.subarray(0, 4).toString(), 'tone');
+  const seq = got[got.length - 1].payload.readUInt16BE(4);
+  assert.ok(seq >= 500 && seq < 550, `echoed sequence tag ${seq}`);
+  for (const [request, reply] of [[{ request: 'dtmf_info', digit: '5', duration: 200 }, 'dtmfsent'], [{ request: 'hold' }, 'holding'], [{ request: 'unhold' }, 'resuming']] as const) {
+    await h.send(request);
+    await h.sipEvent((r) => r.event === reply);
   }
-});
+  await new Promise((r) => setTimeout(r, 300));
+  await h.send({ request: 'message', content: 'hello far side' });
+  await h.sipEvent((r) => r.event === 'messagesent');
+  await h.send({ request: 'hangup' });
+  const hangup = await h.sipEvent((r) => r.event === 'hangup');
+  assert.equal((hangup.plugindata as { data: Record<string, unknown> }).data.call_id, callId);
+  assert.equal(await sipp.exited, 0, sipp.errors());
+  const log = sipp.messages();
+  assert.match(log, /Content-Type: application\/dtmf-relay[\s\S]*Signal=5\r?\nDuration=200/);
+  const reinvites = log.split(/^INVITE sip:/m).slice(2);
+  assert.equal(reinvites.length, 2, 'two re-INVITEs');
+  assert.match(reinvites[0], /a=sendonly/);
+  assert.match(reinvites[1], /a=sendrecv/);
+  // The SIP went through the drachtio server: its Via, and our Contact on its address.
+  assert.match(log, new RegExp(`Via: SIP/2\\.0/UDP 127\\.0\\.0\\.1:${standin.sipPort};branch=z9hG4bK`));
+  assert.match(log, new RegExp(`Contact: <sip:alice@127\\.0\\.0\\.1:${standin.sipPort};transport=udp;acct=`));
+  h.client.close();
+}));
 
-test('drachtio: far side never answers, hangup sends CANCEL', async () => {
-  const sipp = await startSipp('uas-noanswer.xml');
-  try {
-    const h = await guest('carol');
-    const pc = loopbackPeer();
-    const offer = await offerWith(pc, ['audio'], false);
-    await h.send({ request: 'call', uri: `sip:far@127.0.0.1:${sipp.port}` }, { type: 'offer', sdp: offer.sdp });
-    await h.sipEvent((r) => r.event === 'ringing');
-    await h.send({ request: 'hangup' });
-    await h.sipEvent((r) => r.event === 'hangup');
-    assert.equal(await sipp.exited, 0, sipp.errors());
-    assert.match(sipp.messages(), /CANCEL sip:far@127\.0\.0\.1/);
-    await pc.close();
-    h.client.close();
-  } finally {
-    sipp.stop();
-  }
-});
+test('drachtio: busy far side, 486 ends the call with a hangup event', () => withSipp('uas-busy.xml', {}, async (sipp) => {
+  const h = await guest(wsUrl, 'bob');
+  await placeCall(h, far(sipp.port), tracker.peer());
+  const hangup = h.resultOf(await h.sipEvent((r) => r.event === 'hangup'));
+  assert.deepEqual([hangup.code, hangup.reason], [486, 'Busy Here']);
+  h.client.close();
+}));
 
-test('drachtio: blind transfer, REFER with Refer-To, then BYE from the far side', async () => {
-  const sipp = await startSipp('uas-transfer.xml', { rtpEcho: true });
-  try {
-    const h = await guest('dave');
-    const pc = loopbackPeer();
-    const offer = await offerWith(pc, ['audio'], false);
-    await h.send({ request: 'call', uri: `sip:far@127.0.0.1:${sipp.port}` }, { type: 'offer', sdp: offer.sdp });
-    const accepted = await h.sipEvent((r) => r.event === 'accepted');
-    await pc.setRemoteDescription(accepted.jsep);
-    await h.send({ request: 'transfer', uri: 'sip:carol@example.com' });
-    await h.sipEvent((r) => r.event === 'transferring');
-    const referred = h.resultOf(await h.sipEvent((r) => r.event === 'referred'));
-    assert.equal(referred.code, 202);
-    await h.sipEvent((r) => r.event === 'hangup');
-    assert.equal(await sipp.exited, 0, sipp.errors());
-    assert.match(sipp.messages(), /REFER sip:\S+ SIP\/2\.0[\s\S]*Refer-To: <?sip:carol@example\.com/);
-    await pc.close();
-    h.client.close();
-  } finally {
-    sipp.stop();
-  }
-});
+test('drachtio: far side never answers, hangup sends CANCEL', () => withSipp('uas-noanswer.xml', {}, async (sipp) => {
+  const h = await guest(wsUrl, 'carol');
+  await placeCall(h, far(sipp.port), tracker.peer());
+  await h.sipEvent((r) => r.event === 'ringing');
+  await h.send({ request: 'hangup' });
+  await h.sipEvent((r) => r.event === 'hangup');
+  assert.equal(await sipp.exited, 0, sipp.errors());
+  assert.match(sipp.messages(), /CANCEL sip:far@127\.0\.0\.1/);
+  h.client.close();
+}));
 
-test('drachtio: requests from the far side in the call: hold re-INVITE, INFO, MESSAGE, REFER (transfer event), BYE', async () => {
-  const sipp = await startSipp('uas-far-requests.xml', { rtpEcho: true });
-  try {
-    const h = await guest('erin');
-    const pc = loopbackPeer();
-    const offer = await offerWith(pc, ['audio'], false);
-    await h.send({ request: 'call', uri: `sip:far@127.0.0.1:${sipp.port}` }, { type: 'offer', sdp: offer.sdp });
-    const accepted = await h.sipEvent((r) => r.event === 'accepted');
-    await pc.setRemoteDescription(accepted.jsep);
-    const held = h.resultOf(await h.sipEvent((r) => r.event === 'holding'));
-    assert.equal(held.direction, 'sendonly');
-    const info = h.resultOf(await h.sipEvent((r) => r.event === 'info'));
-    assert.equal(info.type, 'application/dtmf-relay');
-    assert.match(String(info.content), /^Signal=7\r?\nDuration=160/);
-    const msg = h.resultOf(await h.sipEvent((r) => r.event === 'message'));
-    assert.equal(String(msg.content).trim(), 'hello from the far side');
-    assert.match(String(msg.sender), /^sip:far@127\.0\.0\.1/);
-    const transfer = h.resultOf(await h.sipEvent((r) => r.event === 'transfer'));
-    assert.equal(transfer.refer_to, 'sip:transfer-target@example.com');
-    assert.match(String(transfer.referred_by), /^sip:far@127\.0\.0\.1/);
-    await h.sipEvent((r) => r.event === 'hangup');
-    // sipp checked our answer to its hold was recvonly, and got 200/202 to each request.
-    assert.equal(await sipp.exited, 0, sipp.errors());
-    await pc.close();
-    h.client.close();
-  } finally {
-    sipp.stop();
-  }
-});
+test('drachtio: blind transfer, REFER with Refer-To, then BYE from the far side', () => withSipp('uas-transfer.xml', { rtpEcho: true }, async (sipp) => {
+  const h = await guest(wsUrl, 'dave');
+  const pc = tracker.peer();
+  await placeCall(h, far(sipp.port), pc);
+  await pc.setRemoteDescription((await h.sipEvent((r) => r.event === 'accepted')).jsep);
+  await h.send({ request: 'transfer', uri: 'sip:carol@example.com' });
+  await h.sipEvent((r) => r.event === 'transferring');
+  assert.equal(h.resultOf(await h.sipEvent((r) => r.event === 'referred')).code, 202);
+  await h.sipEvent((r) => r.event === 'hangup');
+  assert.equal(await sipp.exited, 0, sipp.errors());
+  assert.match(sipp.messages(), /REFER sip:\S+ SIP\/2\.0[\s\S]*Refer-To: <?sip:carol@example\.com/);
+  h.client.close();
+}));
+
+test('drachtio: requests from the far side in the call: hold re-INVITE, INFO, MESSAGE, REFER (transfer event), BYE', () => withSipp('uas-far-requests.xml', { rtpEcho: true }, async (sipp) => {
+  const h = await guest(wsUrl, 'erin');
+  const pc = tracker.peer();
+  await placeCall(h, far(sipp.port), pc);
+  await pc.setRemoteDescription((await h.sipEvent((r) => r.event === 'accepted')).jsep);
+  // sipp checks our answer to its hold is recvonly.
+  assert.equal(h.resultOf(await h.sipEvent((r) => r.event === 'holding')).direction, 'sendonly');
+  const info = h.resultOf(await h.sipEvent((r) => r.event === 'info'));
+  assert.equal(info.type, 'application/dtmf-relay');
+  assert.match(String(info.content), /^Signal=7\r?\nDuration=160/);
+  const msg = h.resultOf(await h.sipEvent((r) => r.event === 'message'));
+  assert.equal(String(msg.content).trim(), 'hello from the far side');
+  assert.match(String(msg.sender), /^sip:far@127\.0\.0\.1/);
+  const transfer = h.resultOf(await h.sipEvent((r) => r.event === 'transfer'));
+  assert.equal(transfer.refer_to, 'sip:transfer-target@example.com');
+  assert.match(String(transfer.referred_by), /^sip:far@127\.0\.0\.1/);
+  await h.sipEvent((r) => r.event === 'hangup');
+  h.client.close();
+}));
