@@ -8,7 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { loopbackPeer as makePeer, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
-import { until, peerTracker } from './sip-peers.ts';
+import { until, peerTracker, sipHandle } from './sip-peers.ts';
 import { drachtioGateway, guest, placeCall, withSipp } from './sip-drachtio-common.ts';
 
 const { standin, wsUrl } = await drachtioGateway('36000-36999');
@@ -113,3 +113,38 @@ test('drachtio: requests from the far side in the call: hold re-INVITE, INFO, ME
   await h.sipEvent((r) => r.event === 'hangup');
   h.client.close();
 }));
+
+test('drachtio: incoming call straight to the server (user part routing), the caller CANCELs while it rings: hangup 487', async () => {
+  const h = await guest(wsUrl, 'frank');
+  await withSipp('uac-cancel.xml', { service: 'frank', remote: `127.0.0.1:${standin.sipPort}` }, async () => {
+    const inc = h.resultOf(await h.sipEvent((r) => r.event === 'incomingcall', 15000));
+    assert.match(String(inc.username), /^sip:far@127\.0\.0\.1/);
+    const hangup = h.resultOf(await h.sipEvent((r) => r.event === 'hangup', 15000));
+    assert.deepEqual([hangup.code, hangup.reason], [487, 'Request Terminated']);
+  });
+  h.client.close();
+});
+
+test('drachtio: a helper handle (master_id) places a second call on the same account at the same time', async () => {
+  const master = await guest(wsUrl, 'gina');
+  const reg = master.resultOf(master.client.messages.find((m) => master.resultOf(m)?.event === 'registered')!);
+  const helper = await sipHandle(wsUrl);
+  await helper.send({ request: 'register', type: 'helper', master_id: reg.master_id });
+  assert.equal(helper.resultOf(await helper.sipEvent((r) => r.event === 'registered')).helper, true);
+  await withSipp('uas-echo.xml', { rtpEcho: true }, (far1) => withSipp('uas-echo.xml', { rtpEcho: true }, async (far2) => {
+    await Promise.all([[master, far1], [helper, far2]].map(async ([h, farSide]) => {
+      const hh = h as typeof master;
+      const pc = tracker.peer();
+      await placeCall(hh, far((farSide as typeof far1).port), pc);
+      await pc.setRemoteDescription((await hh.sipEvent((r) => r.event === 'accepted')).jsep);
+    }));
+    for (const h of [master, helper]) await h.send({ request: 'hangup' });
+    // Both calls from the one account: the same Contact (acct token) on the server's address.
+    const contact = (log: string) => /Contact: <(sip:gina@[^>]+)>/.exec(log)?.[1];
+    await Promise.all([far1.exited, far2.exited]);
+    assert.ok(contact(far1.messages())?.includes(';acct='));
+    assert.equal(contact(far1.messages()), contact(far2.messages()));
+  }));
+  master.client.close();
+  helper.client.close();
+});
