@@ -252,10 +252,10 @@ export class DrachtioStandin {
     this.#reply(session, msgId, true, `application|${Buffer.byteLength(text)}|udp|${dest.address}|${dest.port}|${this.#time()}|${txnId}|${dialogId}${CRLF}${text}`);
   }
 
-  #up(session: Session | undefined, m: SipMsg, text: string, from: Peer, txnId: string, dialogId: string): void {
+  /** A SIP message from the network, up to the app that handles it. */
+  #up(session: Session | undefined, text: string, from: Peer, txnId: string, dialogId: string): void {
     if (!session) return;
     this.#send(session, `sip|network|${Buffer.byteLength(text)}|udp|${from.address}|${from.port}|${this.#time()}|${txnId}|${dialogId}|${CRLF}${text}`);
-    void m;
   }
 
   /** CDRs go to every client that routed `cdr:<kind>`, whoever handles the call. */
@@ -318,7 +318,7 @@ export class DrachtioStandin {
       ['Via', txn.request.get('via') ?? ''], ['From', txn.request.get('from') ?? ''], ['To', txn.request.get('to') ?? ''],
       ['Call-ID', txn.request.get('call-id') ?? ''], ['CSeq', txn.request.get('cseq') ?? ''],
     ], '');
-    this.#up(txn.session, r, r.toString(), txn.dest, txn.id, '');
+    this.#up(txn.session, r.toString(), txn.dest, txn.id, '');
   }
 
   /** Copy the app's headers onto `m`, except those the stack owns. */
@@ -572,7 +572,7 @@ export class DrachtioStandin {
       if (req.method === 'INVITE') this.#cdr('start', 'network', text, 'uac');
     }
     if (req.method === 'BYE' && code >= 200) this.#endDialog(dialogId);
-    this.#up(txn.session, m, text, from, txn.id, dialogId);
+    this.#up(txn.session, text, from, txn.id, dialogId);
   }
 
   #respondLocally(req: SipMsg, source: Peer, code: number, localTag?: string): string {
@@ -605,7 +605,7 @@ export class DrachtioStandin {
       if (d.pending2xx) {
         clearTimeout(d.pending2xx.timer);
         d.pending2xx = undefined;
-        this.#up(d.session, m, text, from, randomUUID(), d.id);
+        this.#up(d.session, text, from, randomUUID(), d.id);
       }
       return;
     }
@@ -620,7 +620,7 @@ export class DrachtioStandin {
         // RFC 3261 9.2: the INVITE ends with 487; the app hears of the CANCEL.
         inv.final = true;
         inv.last = this.#respondLocally(inv.request, inv.source, 487, inv.localTag);
-        this.#up(inv.session, m, text, from, inv.id, '');
+        this.#up(inv.session, text, from, inv.id, '');
       }
       return;
     }
@@ -663,6 +663,6 @@ export class DrachtioStandin {
       txn.last = this.#respondLocally(m, from, 100);
     }
     if (method === 'BYE') this.#cdr('stop', 'network', text, 'normal-release');
-    this.#up(session, m, text, from, txn.id, dialogId);
+    this.#up(session, text, from, txn.id, dialogId);
   }
 }
