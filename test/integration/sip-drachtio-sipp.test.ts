@@ -109,7 +109,7 @@ test('drachtio: requests from the far side in the call: hold re-INVITE, INFO, ME
   assert.match(String(msg.sender), /^sip:far@127\.0\.0\.1/);
   const transfer = h.resultOf(await h.sipEvent((r) => r.event === 'transfer'));
   assert.equal(transfer.refer_to, 'sip:transfer-target@example.com');
-  assert.match(String(transfer.referred_by), /^sip:far@127\.0\.0\.1/);
+  assert.match(String(transfer.referred_by), /^<sip:far@127\.0\.0\.1:\d+>$/);
   await h.sipEvent((r) => r.event === 'hangup');
   h.client.close();
 }));

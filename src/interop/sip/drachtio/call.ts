@@ -70,8 +70,8 @@ export class DrachtioCall implements SipCall {
     dialog.on('refer', (req, res) => {
       // RFC 3515: accept (202); the plugin tells the app, which places the new call itself.
       res.send(202);
-      const referredBy = req.get('referred-by');
-      this.#events?.refer(nameAddr(req.get('refer-to')).uri, referredBy ? nameAddr(referredBy).uri : undefined);
+      // Referred-By as the header gives it, as the embedded backend passes it on.
+      this.#events?.refer(nameAddr(req.get('refer-to')).uri, req.get('referred-by'));
     });
   }
 
