@@ -148,3 +148,18 @@ test('drachtio: a helper handle (master_id) places a second call on the same acc
   master.client.close();
   helper.client.close();
 });
+
+test('drachtio: subscribe, NOTIFY passed up, unsubscribe inside the subscription dialog', () => withSipp('uas-notify.xml', {}, async (sipp) => {
+  const h = await guest(wsUrl, 'hank');
+  await h.send({ request: 'subscribe', event: 'presence', to: far(sipp.port) });
+  assert.equal(h.resultOf(await h.sipEvent((r) => r.event === 'subscribe_succeeded')).code, 200);
+  const notify = h.resultOf(await h.sipEvent((r) => r.event === 'notify'));
+  assert.equal(notify.notify, 'presence');
+  assert.equal(String(notify.content).trim(), 'far is online');
+  await h.send({ request: 'unsubscribe', event: 'presence' });
+  await h.sipEvent((r) => r.event === 'unsubscribed');
+  assert.equal(await sipp.exited, 0, sipp.errors());
+  // The un-SUBSCRIBE carried the far side's tag: it went inside the dialog.
+  assert.match(sipp.messages(), /SUBSCRIBE sip:far@[^\r\n]+\r\n[\s\S]*To: [^\r\n]*tag=\d+SIPpTag01[\s\S]*Expires: 0/);
+  h.client.close();
+}));
