@@ -157,6 +157,11 @@ export class DrachtioStandin {
     this.sipPort = this.#udp.address().port;
   }
 
+  /** Drop every client connection (as a server restart would); clients may reconnect. */
+  dropClients(): void {
+    for (const s of this.#sessions) s.socket.destroy();
+  }
+
   async close(): Promise<void> {
     for (const t of this.#clientTxns.values()) clearTimeout(t.timer);
     for (const d of this.#dialogs.values()) clearTimeout(d.pending2xx?.timer);
@@ -589,7 +594,7 @@ export class DrachtioStandin {
   }
 
   #routeFor(method: string): Session | undefined {
-    return [...this.#sessions].find((s) => s.authenticated && s.routes.has(method.toLowerCase()));
+    return [...this.#sessions].find((s) => s.authenticated && !s.socket.destroyed && s.routes.has(method.toLowerCase()));
   }
 
   #networkRequest(m: SipMsg, text: string, from: Peer): void {

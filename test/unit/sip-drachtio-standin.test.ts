@@ -50,13 +50,13 @@ async function srfClient(secret = 's3cret'): Promise<{ srf: SrfConnection; hostp
   return { srf, hostport };
 }
 
-async function udpPeer() {
+async function udpPeer(sipPort = standin.sipPort) {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
   const got: string[] = [];
   sock.on('message', (m) => got.push(m.toString()));
   cleanups.push(() => sock.close());
-  const send = (text: string) => sock.send(text, standin.sipPort, '127.0.0.1');
+  const send = (text: string) => sock.send(text, sipPort, '127.0.0.1');
   return { sock, port: sock.address().port, got, send };
 }
 
@@ -202,4 +202,28 @@ test('backend: no drachtio server answering makes createAccount fail with a clea
     registered() {}, registrationFailed() {}, unregistered() {}, incomingCall() {}, message() {}, notify() {},
   }), /not reachable/);
   await backend.close();
+});
+
+test('backend: after the server connection drops, srf reconnects and routes come back (an incoming MESSAGE reaches the account)', async () => {
+  // A server of its own: the other tests' srf clients route MESSAGE too.
+  const server = await DrachtioStandin.start({ secret: 's3cret' });
+  cleanups.push(() => server.close());
+  const got: string[] = [];
+  const backend = new DrachtioSipBackend({ host: '127.0.0.1', port: server.controlPort, secret: 's3cret' }, { debug: () => undefined, warn: () => undefined });
+  cleanups.push(() => backend.close());
+  const account = await backend.createAccount({ identity: 'sip:ivy@127.0.0.1', registerTtl: 60, headers: [], transport: 'udp', localIp: '127.0.0.1' }, {
+    registered() {}, registrationFailed() {}, unregistered() {}, incomingCall() {}, notify() {},
+    message: (info) => got.push(info.body),
+  });
+  const far = await udpPeer(server.sipPort);
+  const message = (n: number) => `MESSAGE ${account.contact} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${far.port};branch=z9hG4bKrc${n}\r\nFrom: <sip:far@127.0.0.1>;tag=r${n}\r\nTo: <sip:ivy@127.0.0.1>\r\nCall-ID: rc-${n}@far\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\nContent-Type: text/plain\r\nContent-Length: ${`ping ${n}`.length}\r\n\r\nping ${n}`;
+  far.send(message(1));
+  await until(() => got.includes('ping 1'));
+  server.dropClients();
+  // Until srf is back the stand-in has no route for MESSAGE (404); then it has again.
+  let n = 1;
+  await until(() => {
+    far.send(message(++n));
+    return got.some((b) => b.startsWith('ping') && b !== 'ping 1');
+  }, 8000);
 });
