@@ -227,3 +227,17 @@ test('backend: after the server connection drops, srf reconnects and routes come
     return got.some((b) => b.startsWith('ping') && b !== 'ping 1');
   }, 8000);
 });
+
+test('backend: ha1_secret alone is refused with registration_failed (srf digest only takes a password), nothing sent', async () => {
+  const backend = new DrachtioSipBackend({ host: '127.0.0.1', port: standin.controlPort, secret: 's3cret' }, { debug: () => undefined, warn: () => undefined });
+  cleanups.push(() => backend.close());
+  const failures: Array<[number, string]> = [];
+  const account = await backend.createAccount({ identity: 'sip:jo@127.0.0.1', ha1Secret: '0123456789abcdef0123456789abcdef', proxy: 'sip:127.0.0.1:9', registerTtl: 60, headers: [], transport: 'udp', localIp: '127.0.0.1' }, {
+    registered() {}, unregistered() {}, incomingCall() {}, message() {}, notify() {},
+    registrationFailed: (code, reason) => failures.push([code, reason]),
+  });
+  const before = standin.sipLog.length;
+  await account.register();
+  assert.deepEqual(failures, [[500, 'ha1_secret is not supported by the drachtio backend']]);
+  assert.equal(standin.sipLog.slice(before).filter((m) => m.startsWith('> REGISTER')).length, 0);
+});
