@@ -9,7 +9,8 @@
  * Everything from the network is written with textContent, never as HTML. For automated tests:
  * #status has data-state (idle, connecting, attached, preparing, starting, started, stopped,
  * error); #mountpoints has data-loaded="1" once listed; counter cells have data-stat and
- * data-value; #resolution has data-width / data-height; #stats has data-round.
+ * data-value; #resolution has data-width / data-height; #stats has data-round; on a simulcast
+ * mountpoint #simulcast is shown and #substream has data-substream (the substream received).
  */
 'use strict';
 
@@ -18,6 +19,7 @@
   const el = {
     list: $('mountpoints'), watch: $('watch'), stop: $('stop'), status: $('status'), server: $('server'), error: $('error'),
     video: $('remotevideo'), frame: $('frame'), res: $('resolution'), description: $('description'), stats: $('stats'), data: $('datarecv'),
+    simulcast: $('simulcast'), substream: $('substream'),
   };
   const query = new URLSearchParams(location.search);
   const servers = serverList(query);
@@ -57,6 +59,9 @@
     el.res.textContent = '';
     el.res.dataset.width = '0';
     el.res.dataset.height = '0';
+    el.simulcast.style.display = 'none';
+    el.substream.dataset.substream = '';
+    el.substream.textContent = '–';
     stream = null;
   }
 
@@ -125,6 +130,10 @@
       showError(`${msg.error_code}: ${msg.error}`);
       return;
     }
+    if (typeof result.substream === 'number') {
+      el.substream.dataset.substream = String(result.substream);
+      el.substream.textContent = String(result.substream);
+    }
     if (result.status) {
       setStatus(result.status);
       if (result.status === 'stopped') stopWatching(false);
@@ -148,7 +157,15 @@
     setPlaying(true);
     setStatus('preparing');
     const numeric = /^\d+$/.test(id) ? Number(id) : id;
-    streaming.send({ message: { request: 'info', id: numeric }, success: (r) => { el.description.textContent = (r && r.info && r.info.description) || ''; } });
+    streaming.send({
+      message: { request: 'info', id: numeric },
+      success: (r) => {
+        const info = (r && r.info) || {};
+        el.description.textContent = info.description || '';
+        // Simulcast mountpoints: let the viewer pick a quality (configure substream).
+        el.simulcast.style.display = (info.media || []).some((m) => m.videosimulcast === true) ? '' : 'none';
+      },
+    });
     streaming.send({ message: { request: 'watch', id: numeric } });
     statsTimer = setInterval(() => { pollStats().catch(() => {}); }, 1000);
   }
@@ -187,6 +204,11 @@
   el.watch.addEventListener('click', watch);
   el.stop.addEventListener('click', () => { stopWatching(true); setStatus('stopped'); });
   el.list.addEventListener('change', () => setPlaying(false));
+  for (const button of el.simulcast.querySelectorAll('button[data-substream]')) {
+    button.addEventListener('click', () => {
+      if (streaming) streaming.send({ message: { request: 'configure', substream: Number(button.dataset.substream) } });
+    });
+  }
 
   Janus.init({
     debug: false,

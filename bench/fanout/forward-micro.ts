@@ -20,7 +20,7 @@ for (const simulcast of [false, true]) {
     mindex: 1, mid: '1', type: 'video', codec: 'vp8', payloadType: 96, clockRate: 90000, rtcpFb: [], extmaps: [], audioLevelExtId: 0,
     ...(simulcast ? { simulcast: { rids: [], ssrcs: [1, 2, 3], ridExtId: 0, codec: 'vp8' as const } } : {}),
   });
-  const owner: SinkOwner = { handle: {} as PluginHandle, flowing: true, onLayerChange: () => {}, wantKeyframe: () => {} };
+  const owner: SinkOwner = { handle: {} as PluginHandle, flowing: true, dataReady: false, onLayerChange: () => {}, onSvcChange: () => {}, wantKeyframe: () => {} };
   for (let i = 0; i < n; i++) new SubStream(owner, 0, stream, 1);
   const buf = Buffer.alloc(1200, 0x33);
   buf[0] = 0x80;

@@ -14,12 +14,19 @@ import type { RTCPeerConnection } from 'werift';
 import { JanusWsClient, newTransaction } from '../../test/helpers/janus-client.ts';
 import { answerTo, loopbackPeer, waitConnected } from '../../test/helpers/werift-peer.ts';
 import { cpuMs } from '../stats.ts';
+import { countAtSocket, payloadKinds, type Counts } from './socket-counter.ts';
+
+/** One packet in this many is authenticated and decrypted by werift in the lean mode. */
+const VERIFY_EVERY = 16;
+const VIEWER_RECV_BUFFER = 4 * 1024 * 1024;
 
 export interface StreamJob {
   wsUrl: string;
   serverPid: number;
   viewers: number;
   seconds: number;
+  /** Count in werift's track receivers (decrypt + route every packet) instead of at the socket. */
+  fullReceive: boolean;
 }
 
 export interface StreamResult {
@@ -31,6 +38,9 @@ export interface StreamResult {
   /** Per viewer [min, median, max] packets received in the window. */
   spread: Record<string, number[]>;
   received: { audio: number; video: number };
+  /** Lean mode: packets werift authenticated and decrypted (about received / verifyEvery). */
+  verified: number;
+  verifyEvery: number;
   serverCpuMs: number;
   clientCpuMs: number;
   wallMs: number;
@@ -69,8 +79,8 @@ async function main(): Promise<void> {
   const ports = created.plugindata?.data?.stream?.ports as Array<{ port: number }> | undefined;
   if (!ports) throw new Error(`create failed: ${JSON.stringify(created.plugindata?.data)}`);
 
-  const received = { audio: 0, video: 0 };
-  const perViewer: Array<{ audio: number; video: number }> = [];
+  const received: Counts = { audio: 0, video: 0, verified: 0 };
+  const perViewer: Counts[] = [];
   const pcs: RTCPeerConnection[] = [];
   const clients: JanusWsClient[] = [admin];
   let up = 0;
@@ -85,12 +95,13 @@ async function main(): Promise<void> {
     const offer = await ev;
     const pc = loopbackPeer();
     pcs.push(pc);
-    const mine = { audio: 0, video: 0 };
+    const mine: Counts = { audio: 0, video: 0, verified: 0 };
     perViewer.push(mine);
-    pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe(() => { received[t.kind as 'audio' | 'video']++; mine[t.kind as 'audio' | 'video']++; }));
+    if (job.fullReceive) pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe(() => { received[t.kind as 'audio' | 'video']++; mine[t.kind as 'audio' | 'video']++; }));
     const answer = await answerTo(pc, offer.jsep);
     await request(c, { janus: 'message', session_id: s, handle_id: h, body: { request: 'start' }, jsep: { type: 'answer', sdp: answer } });
     await waitConnected(pc, 30000);
+    if (!job.fullReceive && !countAtSocket(pc, payloadKinds(offer.jsep.sdp), mine, received, VERIFY_EVERY, VIEWER_RECV_BUFFER)) throw new Error('viewer socket not found');
     setInterval(() => c.send({ janus: 'keepalive', session_id: s, transaction: newTransaction() }), 20000).unref();
     up++;
   };
@@ -115,8 +126,8 @@ async function main(): Promise<void> {
   };
   const in0 = await ingress();
   sender.send('reset');
-  received.audio = received.video = 0;
-  for (const p of perViewer) p.audio = p.video = 0;
+  received.audio = received.video = received.verified = 0;
+  for (const p of perViewer) p.audio = p.video = p.verified = 0;
   const s0 = cpuMs(job.serverPid);
   const c0 = process.cpuUsage();
   const t0 = Date.now();
@@ -128,7 +139,7 @@ async function main(): Promise<void> {
   const serverCpuMs = cpuMs(job.serverPid) - s0;
   const cu = process.cpuUsage(c0);
   const result: StreamResult = {
-    type: 'result', viewersUp: up, sent, serverIn, spread: spread(perViewer), received: { ...received }, serverCpuMs, clientCpuMs: (cu.user + cu.system) / 1000, wallMs: Date.now() - t0,
+    type: 'result', viewersUp: up, sent, serverIn, spread: spread(perViewer), received: { audio: received.audio, video: received.video }, verified: received.verified, verifyEvery: job.fullReceive ? 1 : VERIFY_EVERY, serverCpuMs, clientCpuMs: (cu.user + cu.system) / 1000, wallMs: Date.now() - t0,
   };
   process.send!(result);
   await request(admin, { janus: 'message', session_id: sid, handle_id: hid, body: { request: 'destroy', id } }).catch(() => undefined);

@@ -554,6 +554,12 @@ export class Gateway implements GatewayForTransports {
         // Event handlers are not configured in this build; nothing listens.
       },
       isTokenValid: (t) => gw.isTokenValid(t),
+      authIsSigned: () => gw.config.general.token_auth && gw.config.general.token_auth_secret !== '',
+      authSignatureContains: (plugin, token, descriptor) => {
+        const g = gw.config.general;
+        if (!g.token_auth || !g.token_auth_secret) return false;
+        return verifySignedToken(token, g.token_auth_secret)?.includes(`${plugin}[${descriptor}]`) ?? false;
+      },
       log: {
         debug: (m, ...a) => gw.log.debug({ args: a }, m),
         info: (m, ...a) => gw.log.info({ args: a }, m),

@@ -172,7 +172,8 @@ export class MediaCore {
   /** A JSEP from the plugin: returns it with our ICE/DTLS attributes and candidates. */
   async preparePluginJsep(handle: Handle, jsep: Jsep): Promise<Jsep> {
     const sdp = await this.#mediaFor(handle).prepareLocal(jsep.type, jsep.sdp);
-    return { type: jsep.type, sdp };
+    // A plugin marks end-to-end encrypted media with `e2ee`; Janus passes the flag on to the client.
+    return { type: jsep.type, sdp, ...(jsep.e2ee === true ? { e2ee: true } : {}) };
   }
 
   trickle(handle: Handle, candidate: Record<string, unknown>): boolean {

@@ -65,6 +65,13 @@ export interface GatewayFacade {
   notifyEvent(handle: PluginHandle | undefined, event: Record<string, unknown>): void;
   /** Whether a token may use this plugin (for plugin-level ACLs). */
   isTokenValid(token: string): boolean;
+  /** Whether signed tokens (token_auth_secret) are in use in the core (Janus' auth_is_signed). */
+  authIsSigned?(): boolean;
+  /**
+   * Whether a valid signed token grants `<plugin>[<descriptor>]`, e.g. "janus.plugin.videoroom[room=1234]"
+   * (Janus' auth_signature_contains); false when signed tokens are not in use.
+   */
+  authSignatureContains?(plugin: string, token: unknown, descriptor: string): boolean;
   log: { debug(msg: string, ...a: unknown[]): void; info(msg: string, ...a: unknown[]): void; warn(msg: string, ...a: unknown[]): void; error(msg: string, ...a: unknown[]): void };
 }
 

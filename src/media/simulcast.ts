@@ -96,6 +96,20 @@ export class SimulcastSelector {
     return this.templayer === layer;
   }
 
+  /**
+   * Every substream now comes from another source (the Streaming plugin's `switch` to another
+   * mountpoint): start again on a keyframe, keeping the targets and continuing the same outgoing
+   * sequence numbers, timestamps and VP8 picture ids.
+   */
+  switchSource(): void {
+    this.substream = -1;
+    this.tempTarget = -1;
+    for (let i = 0; i < 3; i++) this.#ssrcs[i] = (this.layout.ssrcs[i] ?? 0) >>> 0;
+    this.#lastSeen.fill(0);
+    this.#rewriter.switchSource();
+    this.#vp8.switchSource();
+  }
+
   /** Substream of an RTP packet (wrapped in the view), learning SSRCs from rids; -1 if unknown. */
   #substreamOf(view: RtpView): number {
     const ssrc = view.ssrc;
@@ -137,15 +151,16 @@ export class SimulcastSelector {
   /**
    * Decide on one incoming video packet: true to echo it, in which case its sequence number,
    * timestamp (and VP8 descriptor) were rewritten in place. Sets changedSubstream, changedTemporal
-   * and needPli for the caller.
+   * and needPli for the caller. `knownSubstream` (0-2) is given when the caller already knows the
+   * packet's substream (the Streaming plugin: one source port per substream); -1 = from SSRC/rid.
    */
-  process(buf: Buffer, nowMs: number): boolean {
+  process(buf: Buffer, nowMs: number, knownSubstream = -1): boolean {
     this.changedSubstream = false;
     this.changedTemporal = false;
     this.needPli = false;
     const view = this.#view;
     if (!view.wrap(buf)) return false;
-    const substream = this.#substreamOf(view);
+    const substream = knownSubstream >= 0 && knownSubstream < this.count ? knownSubstream : this.#substreamOf(view);
     if (substream < 0) return false;
     const top = this.count - 1;
     if (this.tempTarget >= 0 && substream > this.tempTarget && substream > this.substream && substream <= Math.min(this.target, top)) {
@@ -160,6 +175,8 @@ export class SimulcastSelector {
           this.substream = substream;
           this.changedSubstream = true;
           this.#vp8.switchSource();
+          // Substreams may share an SSRC (Streaming: told apart by port): re-base explicitly.
+          this.#rewriter.switchSource();
         } else if (nowMs - this.#lastPliMs >= PLI_INTERVAL_MS) {
           this.#lastPliMs = nowMs;
           this.needPli = true;

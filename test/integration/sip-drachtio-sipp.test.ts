@@ -7,7 +7,8 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loopbackPeer as makePeer, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
+import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import { loopbackPeer as makePeer, offerWith, waitConnected, rtpPacket } from '../helpers/werift-peer.ts';
 import { until, peerTracker, sipHandle } from './sip-peers.ts';
 import { drachtioGateway, guest, placeCall, withSipp } from './sip-drachtio-common.ts';
 
@@ -15,6 +16,8 @@ const { standin, wsUrl } = await drachtioGateway('36000-36999');
 const tracker = peerTracker(makePeer);
 after(tracker.closeAll);
 const far = (port: number) => `sip:far@127.0.0.1:${port}`;
+const PCMU = new RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0 });
+const DTMF = new RTCRtpCodecParameters({ mimeType: 'audio/telephone-event', clockRate: 8000, payloadType: 101 });
 
 test('drachtio: outgoing call to sipp, audio both ways, dtmf_info, hold/unhold, MESSAGE, BYE from us', () => withSipp('uas-call.xml', { rtpEcho: true }, async (sipp) => {
   const h = await guest(wsUrl, 'alice');
@@ -163,3 +166,33 @@ test('drachtio: subscribe, NOTIFY passed up, unsubscribe inside the subscription
   assert.match(sipp.messages(), /SUBSCRIBE sip:far@[^\r\n]+\r\n[\s\S]*To: [^\r\n]*tag=\d+SIPpTag01[\s\S]*Expires: 0/);
   h.client.close();
 }));
+
+test('drachtio: late offer, an INVITE without SDP, accept with an offer, the answer from the ACK, audio echoed', async () => {
+  const h = await guest(wsUrl, 'lena');
+  await withSipp('uac-offerless.xml', { rtpEcho: true, service: 'lena', remote: `127.0.0.1:${standin.sipPort}` }, async (sipp) => {
+    const inc = await h.sipEvent((r) => r.event === 'incomingcall', 15000);
+    assert.equal(inc.jsep, undefined, 'no JSEP: the INVITE had no offer');
+    const pc = new RTCPeerConnection({
+      iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' },
+      bundlePolicy: 'max-bundle', codecs: { audio: [PCMU, DTMF] },
+    });
+    after(() => pc.close());
+    const got: RtpPacket[] = [];
+    pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => got.push(p)));
+    const offer = await offerWith(pc, ['audio'], false);
+    await h.send({ request: 'accept' }, { type: 'offer', sdp: offer.sdp });
+    const accepted = await h.sipEvent((r) => r.event === 'accepted');
+    assert.equal(accepted.jsep?.type, 'answer');
+    await pc.setRemoteDescription(accepted.jsep);
+    await waitConnected(pc);
+    for (let i = 0; i < 40; i++) {
+      offer.tracks[0].writeRtp(rtpPacket(0, 200 + i, 160 * i, 4444, 'late'));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await until(() => got.filter((p) => p.payload.subarray(0, 4).toString() === 'late').length >= 20);
+    await h.sipEvent((r) => r.event === 'hangup', 10000);
+    assert.equal(await sipp.exited, 0, sipp.errors());
+    assert.match(sipp.messages(), /SIP\/2\.0 200 OK[\s\S]*Content-Type: application\/sdp[\s\S]*m=audio \d+ RTP\/AVP 0 101/);
+  });
+  h.client.close();
+});

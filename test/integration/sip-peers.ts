@@ -77,6 +77,8 @@ export async function startSipp(scenario: string, opts: SippOptions = {}): Promi
 
 export interface Kamailio {
   port: number;
+  /** The TLS listener's port when started with certificates. */
+  tlsPort?: number;
   proc: ChildProcess;
   stop(): Promise<void>;
 }
@@ -86,10 +88,16 @@ export interface Kamailio {
  * user table in the config, checked with pv_auth_check over plain-text passwords), record-routing
  * in-dialog requests, and `echo` forwarded to a sipp far phone at `farPort`.
  */
-export async function startKamailio(users: Record<string, string>, farPort: number): Promise<Kamailio> {
+export async function startKamailio(users: Record<string, string>, farPort: number, tls?: { certFile: string; keyFile: string }): Promise<Kamailio> {
   const port = await freeUdpPort();
+  const tlsPort = tls ? await freeUdpPort() : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'portunus-kamailio-'));
   const cfg = join(dir, 'kamailio.cfg');
+  if (tls) {
+    // kamailio's tls module (Debian kamailio-tls-modules): a server that asks for no client certificate.
+    writeFileSync(join(dir, 'tls.cfg'), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${tls.keyFile}\ncertificate = ${tls.certFile}\n\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n`);
+  }
+  const tlsCfg = tls ? `enable_tls=yes\nlisten=tls:127.0.0.1:${tlsPort}\nalias="127.0.0.1:${tlsPort}"\nloadmodule "/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so"\nmodparam("tls", "config", "${join(dir, 'tls.cfg')}")\n` : '';
   const userChecks = Object.entries(users).map(([u, p]) => `    if ($fU == "${u}") $var(pw) = "${p}";`).join('\n');
   const authChecks = Object.entries(users).map(([u, p]) => `    if ($au == "${u}") $var(pw) = "${p}";`).join('\n');
   writeFileSync(cfg, `#!KAMAILIO
@@ -102,7 +110,7 @@ listen=udp:127.0.0.1:${port}
 listen=tcp:127.0.0.1:${port}
 auto_aliases=no
 alias="127.0.0.1:${port}"
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+${tlsCfg}mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 loadmodule "tm.so"
 loadmodule "sl.so"
 loadmodule "rr.so"
@@ -161,7 +169,7 @@ ${userChecks}
   await new Promise((r) => setTimeout(r, 1200));
   if (proc.exitCode !== null) throw new Error(`kamailio did not start: ${log.slice(-2000)}`);
   return {
-    port, proc,
+    port, proc, ...(tlsPort ? { tlsPort } : {}),
     stop: async () => {
       if (proc.exitCode !== null) return;
       const gone = new Promise((r) => proc.once('exit', r));

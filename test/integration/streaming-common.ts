@@ -96,12 +96,12 @@ export async function until(cond: () => boolean, ms = 10000, what = 'condition')
   }
 }
 
-/** A plain UDP sender of RTP to a mountpoint port on loopback. */
+/** A plain UDP sender of RTP to a mountpoint port on loopback (or a multicast group, in a test namespace). */
 export class RtpSender {
   readonly sock = dgram.createSocket('udp4');
   seq = 1000;
   ts = 5000;
-  constructor(readonly port: number, readonly pt: number, readonly ssrc: number) {}
+  constructor(readonly port: number, readonly pt: number, readonly ssrc: number, readonly host = '127.0.0.1') {}
 
   send(payload: Buffer, marker = false, tsStep = 3000): void {
     const h = Buffer.alloc(12);
@@ -112,7 +112,7 @@ export class RtpSender {
     h.writeUInt32BE(this.ssrc, 8);
     this.seq = (this.seq + 1) & 0xffff;
     if (marker) this.ts += tsStep;
-    this.sock.send(Buffer.concat([h, payload]), this.port, '127.0.0.1');
+    this.sock.send(Buffer.concat([h, payload]), this.port, this.host);
   }
 
   close(): void {

@@ -28,6 +28,13 @@ const CASES: Array<Record<string, unknown>> = [
   { request: 'watch' }, { request: 'watch', id: 4242 }, { request: 'watch', id: 'x' }, { request: 'start' }, { request: 'pause' }, { request: 'switch', id: 80 }, { request: 'configure' },
   { request: 'recording', id: 80 }, { request: 'recording', id: 80, action: 'start' }, { request: 'enable', id: 80 }, { request: 'disable', id: 80 },
   { request: 'kick_all', id: 80 }, { request: 'edit', id: 80 }, { request: 'destroy', id: 79, secret: 'x' }, { request: 'destroy', id: 4242 },
+  // Simulcast (legacy and multistream), e2ee, threads.
+  { request: 'create', type: 'rtp', id: 82, video: true, videoport: 0, videopt: 100, videocodec: 'vp8', videosimulcast: true, videoport2: 0, videoport3: 0 },
+  { request: 'create', type: 'rtp', id: 83, media: [{ type: 'video', mid: 'v', port: 0, pt: 100, codec: 'vp8', simulcast: true, port2: 0, port3: 0 }] },
+  { request: 'info', id: 83 },
+  { request: 'create', type: 'rtp', id: 84, e2ee: true, threads: 2, media: [{ type: 'audio', mid: 'a', port: 0, pt: 111, codec: 'opus' }] },
+  { request: 'info', id: 84 }, { request: 'list' },
+  { request: 'destroy', id: 82 }, { request: 'destroy', id: 83 }, { request: 'destroy', id: 84 },
 ];
 
 async function run(url: string): Promise<Array<Record<string, any>>> {
@@ -68,11 +75,18 @@ test('error codes, reasons and reply shapes match Janus 1.1.2', async () => {
     if (JSON.stringify(shape(a)) !== JSON.stringify(shape(b))) diffs.push(`${what}: janus ${JSON.stringify(a)} / ours ${JSON.stringify(b)}`);
   });
   assert.deepEqual(diffs, []);
-  // info: every key Janus gives for a media entry, we give too.
-  const ri = theirs[CASES.findIndex((c) => c.request === 'info' && c.id === 80)].info;
-  const oi = mine[CASES.findIndex((c) => c.request === 'info' && c.id === 80)].info;
-  for (const k of Object.keys(ri)) assert.ok(k in oi, `info.${k}`);
-  ri.media.forEach((m: Record<string, unknown>, i: number) => { for (const k of Object.keys(m)) assert.ok(k in oi.media[i], `info.media.${k}`); });
+  // info: every key Janus gives (for a mountpoint and each media entry), we give too, with the same
+  // value for the flags (e2ee, videosimulcast).
+  for (const id of [80, 83, 84]) {
+    const ri = theirs[CASES.findIndex((c) => c.request === 'info' && c.id === id)].info;
+    const oi = mine[CASES.findIndex((c) => c.request === 'info' && c.id === id)].info;
+    for (const k of Object.keys(ri)) assert.ok(k in oi, `info ${id}: ${k} (janus ${JSON.stringify(ri)})`);
+    if ('e2ee' in ri) assert.equal(oi.e2ee, ri.e2ee);
+    ri.media.forEach((m: Record<string, unknown>, i: number) => {
+      for (const k of Object.keys(m)) assert.ok(k in oi.media[i], `info ${id}: media.${k} (janus ${JSON.stringify(m)})`);
+      if ('videosimulcast' in m) assert.equal(oi.media[i].videosimulcast, m.videosimulcast);
+    });
+  }
   const rl = theirs[CASES.findIndex((c) => c.request === 'list')].list[0];
   const ol = mine[CASES.findIndex((c) => c.request === 'list')].list[0];
   for (const k of Object.keys(rl)) assert.ok(k in ol, `list.${k}`);

@@ -3,29 +3,12 @@
  * to subscribe (the `publishers` entries with their `streams`), the subscriber's `attached` streams,
  * the `configured` event and the `unpublished`/`updated` flow are the same on both servers, ids aside.
  */
-import { test, after, before } from 'node:test';
-import assert from 'node:assert/strict';
-import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
+import { test } from 'node:test';
 import { answerTo, loopbackPeer, offerWith, waitConnected } from '../helpers/werift-peer.ts';
-import { closeAll, Participant, startVideoRoomServer, track } from './videoroom-helpers.ts';
-import type { RunningServer } from '../../src/server.ts';
+import { Participant, track } from './videoroom-helpers.ts';
+import { assertSameRuns, normaliseIds, referencePair, waitPublishing } from './videoroom-reference-common.ts';
 
-let ref: ReferenceJanus;
-let server: RunningServer;
-before(async () => {
-  ref = await startReferenceJanus();
-  server = await startVideoRoomServer();
-});
-after(async () => {
-  await closeAll();
-  await server?.close();
-  await ref?.stop();
-});
-
-/** Replace the values of ids that differ between runs. */
-function normalise(x: unknown): unknown {
-  return JSON.parse(JSON.stringify(x, (k, v) => (['id', 'feed_id', 'private_id', 'unpublished', 'leaving'].includes(k) && typeof v === 'number' ? 'ID' : v)));
-}
+const servers = referencePair();
 
 async function run(wsUrl: string): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
@@ -44,12 +27,7 @@ async function run(wsUrl: string): Promise<Record<string, unknown>> {
   await waitConnected(pc);
   // Janus lists a publisher only once its PeerConnection is up on the server side (DTLS done), which
   // can be a moment after our ICE says connected: wait for it, for both servers alike.
-  for (let i = 0; ; i++) {
-    const list = await admin.sync({ request: 'listparticipants', room });
-    if ((list.participants as { publisher?: boolean }[] | undefined)?.some((p) => p.publisher)) break;
-    if (i > 100) throw new Error('the publisher never showed up as publishing');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitPublishing(admin, room);
   const other = await Participant.attach(wsUrl);
   const j2 = await other.async({ request: 'join', room, ptype: 'publisher', display: 'other' });
   out.publishers = j2.plugindata.data.publishers;
@@ -73,19 +51,10 @@ async function run(wsUrl: string): Promise<Record<string, unknown>> {
   await pc.close();
   await spc.close();
   for (const p of [admin, pub, other, sub, legacy]) p.close();
-  return normalise(out) as Record<string, unknown>;
+  return normaliseIds(out, ['id', 'feed_id', 'private_id', 'unpublished', 'leaving']) as Record<string, unknown>;
 }
 
 test('publisher and subscriber events match Janus 1.1.2 with a real publisher', { timeout: 120_000 }, async () => {
-  const theirs = await run(ref.wsUrl);
-  const ours = await run(`ws://127.0.0.1:${server.ports.ws}`);
-  const diffs: string[] = [];
-  for (const k of Object.keys(theirs)) {
-    try {
-      assert.deepEqual(ours[k], theirs[k]);
-    } catch {
-      diffs.push(`${k}:\n ours   ${JSON.stringify(ours[k])}\n theirs ${JSON.stringify(theirs[k])}`);
-    }
-  }
-  assert.deepEqual(diffs, []);
+  const theirs = await run(servers.theirs);
+  assertSameRuns(await run(servers.ours), theirs);
 });

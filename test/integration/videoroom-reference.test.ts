@@ -3,29 +3,13 @@
  * answered with the same bodies (success shapes, error codes and reasons), Portunus loading the
  * same janus.plugin.videoroom.jcfg as the reference. Only random ids are normalised.
  */
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { parseJcfg } from '../../src/config/jcfg.ts';
-import { startReferenceJanus, type ReferenceJanus } from '../helpers/reference-janus.ts';
 import { JanusWsClient, newTransaction } from '../helpers/janus-client.ts';
-import { closeAll, startVideoRoomServer, track, VR } from './videoroom-helpers.ts';
-import type { RunningServer } from '../../src/server.ts';
+import { track, VR } from './videoroom-helpers.ts';
+import { referencePair } from './videoroom-reference-common.ts';
 
-let ref: ReferenceJanus;
-let server: RunningServer;
-before(async () => {
-  ref = await startReferenceJanus();
-  const cfg = parseJcfg(readFileSync('/etc/janus/janus.plugin.videoroom.jcfg', 'utf8'));
-  server = await startVideoRoomServer((c) => {
-    c.pluginConfigs = { ...(c.pluginConfigs ?? {}), [VR]: cfg };
-  });
-});
-after(async () => {
-  await closeAll();
-  await server?.close();
-  await ref?.stop();
-});
+const servers = referencePair({ sameRooms: true });
 
 type Step = { h: 0 | 1; body: Record<string, unknown> };
 
@@ -98,8 +82,8 @@ async function run(wsUrl: string): Promise<unknown[]> {
 }
 
 test('VideoRoom requests get the same answers as from Janus 1.1.2', { timeout: 120_000 }, async () => {
-  const theirs = await run(ref.wsUrl);
-  const ours = await run(`ws://127.0.0.1:${server.ports.ws}`);
+  const theirs = await run(servers.theirs);
+  const ours = await run(servers.ours);
   const diffs: string[] = [];
   for (let i = 0; i < SCRIPT.length; i++) {
     if (JSON.stringify(ours[i]) !== JSON.stringify(theirs[i])) diffs.push(`step ${i} ${JSON.stringify(SCRIPT[i].body)}\n  ours   ${JSON.stringify(ours[i])}\n  theirs ${JSON.stringify(theirs[i])}`);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseJcfg } from '../../src/config/jcfg.ts';
 import { jcfgGroup, listEntry, parseCodecs, settingsFrom } from '../../src/plugins/videoroom/room-settings.ts';
-import { writeJcfg } from '../../src/plugins/videoroom/jcfg-write.ts';
+import { writeJcfg } from '../../src/config/jcfg-write.ts';
 import { VideoRoomError } from '../../src/plugins/videoroom/errors.ts';
 import { check } from '../../src/plugins/videoroom/params.ts';
 

@@ -13,7 +13,7 @@ import {
 
 type IncomingResponse = Core.IncomingResponse;
 type IncomingRequestMessage = Core.IncomingRequestMessage;
-import type { AccountConfig, AccountEvents, CallEvents, IncomingRequestInfo, SipAccount, SipBackend, SipCall, SipResponseInfo } from './backend.ts';
+import type { AccountConfig, AccountEvents, CallEvents, CallOptions, IncomingRequestInfo, SipAccount, SipBackend, SipCall, SipResponseInfo } from './backend.ts';
 import { newViaToken, SipSocketTransport, type SipTransportOptions } from './transport.ts';
 import { uriTarget } from './message-scan.ts';
 
@@ -39,7 +39,7 @@ function requestInfo(m: IncomingRequestMessage): IncomingRequestInfo {
 class CallSdh implements SessionDescriptionHandler {
   constructor(private readonly call: EmbeddedCall) {}
   async getDescription(): Promise<BodyAndContentType> {
-    return { body: this.call.describe(), contentType: 'application/sdp' };
+    return { body: await this.call.describe(), contentType: 'application/sdp' };
   }
   hasDescription(contentType: string): boolean {
     return contentType.toLowerCase().startsWith('application/sdp');
@@ -64,16 +64,63 @@ class EmbeddedCall implements SipCall {
   #ended = false;
   #answerWaiter: ((sdp: string | undefined) => void) | undefined;
 
+  /** An offerless INVITE (late offer): our 200 OK carries the offer and the ACK the answer. */
+  #lateOffer = false;
+
+  /** How long an outgoing late offer waits for the app's answer (64*T1). */
+  ackTimeoutMs = 32_000;
+
   constructor(readonly session: Session, readonly incoming: boolean, readonly callId: string) {
-    if (incoming) this.#initialOffer = (session as Invitation).body;
+    if (incoming) {
+      const body = (session as Invitation).body;
+      if (body) this.#initialOffer = body;
+      else this.#lateOffer = true;
+    }
   }
 
   setEvents(events: CallEvents): void {
     this.#events = events;
   }
 
-  describe(): string {
-    return this.localSdp ?? '';
+  describe(): string | Promise<string> {
+    return this.#pendingAck?.answer ?? this.localSdp ?? '';
+  }
+
+  /**
+   * Outgoing late offer (INVITE without SDP): the far side's offer came in the 200 OK and sip.js
+   * waits, in describe(), for the answer the ACK must carry; the app gives it with lateAck() (or
+   * the call gives up after 64*T1 and sip.js sends ACK + BYE).
+   */
+  #lateOutgoing = false;
+  #pendingAck: { answer: Promise<string>; resolve(sdp: string): void; reject(err: Error): void; timer: NodeJS.Timeout } | undefined;
+
+  expectLateOffer(): void {
+    this.#lateOutgoing = true;
+  }
+
+  lateAck(sdp: string): void {
+    const p = this.#pendingAck;
+    if (!p) throw new Error('no late offer waiting for an answer');
+    this.#pendingAck = undefined;
+    clearTimeout(p.timer);
+    this.localSdp = sdp;
+    p.resolve(sdp);
+  }
+
+  #waitForAck(timeoutMs: number): void {
+    let resolve!: (sdp: string) => void;
+    let reject!: (err: Error) => void;
+    const answer = new Promise<string>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    answer.catch(() => undefined);
+    const timer = setTimeout(() => {
+      this.#pendingAck = undefined;
+      reject(new Error('no answer for the late offer in time'));
+    }, timeoutMs);
+    timer.unref();
+    this.#pendingAck = { answer, resolve, reject, timer };
   }
 
   /** Our next description is an offer (INVITE or re-INVITE): the next one we learn is the answer. */
@@ -82,6 +129,14 @@ class EmbeddedCall implements SipCall {
   }
 
   learn(sdp: string): void {
+    if (this.#lateOutgoing) {
+      // The offer in the 200 OK of our offerless INVITE (RFC 3264 section 4).
+      this.#lateOutgoing = false;
+      this.remoteSdp = sdp;
+      this.#waitForAck(this.ackTimeoutMs);
+      this.#events?.lateOffer?.(sdp);
+      return;
+    }
     if (this.#initialOffer !== undefined && sdp === this.#initialOffer) {
       this.#initialOffer = undefined;
       this.remoteSdp = sdp;
@@ -93,6 +148,11 @@ class EmbeddedCall implements SipCall {
       const w = this.#answerWaiter;
       this.#answerWaiter = undefined;
       w?.(sdp);
+      if (this.#lateOffer) {
+        // RFC 3264 section 4 / RFC 3261 section 13.2.1: the answer to the offer in our 200 OK, from the ACK.
+        this.#lateOffer = false;
+        this.#events?.lateAnswer?.(sdp);
+      }
       return;
     }
     // A re-INVITE offer from the far side (hold, unhold, address change).
@@ -117,7 +177,14 @@ class EmbeddedCall implements SipCall {
       },
       onRefer: (referral: Referral) => {
         void referral.accept();
-        this.#events?.refer(referral.referTo.uri.toString(), referral.referredBy);
+        const replaces = referral.replaces;
+        let decoded: string | undefined;
+        try {
+          decoded = replaces ? decodeURIComponent(replaces) : undefined;
+        } catch {
+          decoded = undefined;
+        }
+        this.#events?.refer(referral.referTo.uri.toString(), referral.referredBy, decoded);
       },
     };
     s.stateChange.addListener((state) => {
@@ -144,6 +211,7 @@ class EmbeddedCall implements SipCall {
   async accept(sdp: string, headers: string[] = []): Promise<void> {
     if (!(this.session instanceof Invitation)) throw new Error('not an incoming call');
     this.localSdp = sdp;
+    if (this.#lateOffer) this.#offering = true;
     await this.session.accept({ extraHeaders: headers });
   }
 
@@ -156,6 +224,13 @@ class EmbeddedCall implements SipCall {
 
   async hangup(headers: string[] = []): Promise<void> {
     const s = this.session;
+    const pending = this.#pendingAck;
+    if (pending) {
+      // A late offer still unanswered: sip.js ACKs and BYEs the 200 OK when the answer fails.
+      this.#pendingAck = undefined;
+      clearTimeout(pending.timer);
+      pending.reject(new Error('call hung up'));
+    }
     const wasEnded = this.#ended;
     this.#ended = true;
     try {
@@ -194,6 +269,15 @@ class EmbeddedCall implements SipCall {
     });
   }
 
+  #referReplacing(target: string, replaces: string): Promise<SipResponseInfo> {
+    const d = this.session.dialog;
+    if (!d) return Promise.reject(new Error('no dialog to transfer'));
+    const from = this.session.userAgent.configuration.uri.toString();
+    return new Promise((resolve) => {
+      d.refer({ onAccept: (r) => resolve(responseInfo(r)), onReject: (r) => resolve(responseInfo(r)) }, { extraHeaders: referReplacingHeaders(from, target, replaces) });
+    });
+  }
+
   info(contentType: string, body: string, headers: string[] = []): Promise<SipResponseInfo> {
     return this.#request('info', contentType, body, headers);
   }
@@ -202,15 +286,50 @@ class EmbeddedCall implements SipCall {
     return this.#request('message', contentType, body, headers);
   }
 
-  refer(target: string): Promise<SipResponseInfo> {
+  dialogIds(): { callId: string; localTag: string; remoteTag: string } | undefined {
+    const d = this.session.dialog;
+    return d ? { callId: d.callId, localTag: d.localTag, remoteTag: d.remoteTag } : undefined;
+  }
+
+  refer(target: string, replaces?: string): Promise<SipResponseInfo> {
     const uri = UserAgent.makeURI(target);
     if (!uri) return Promise.reject(new Error('invalid transfer target'));
+    if (replaces !== undefined) return this.#referReplacing(target, replaces);
     return new Promise((resolve, reject) => {
       this.session.refer(uri, {
         requestDelegate: { onAccept: (r) => resolve(responseInfo(r)), onReject: (r) => resolve(responseInfo(r)) },
       }).catch(reject);
     });
   }
+}
+
+/**
+ * An attended transfer's REFER (RFC 3515 + RFC 3891 section 5): Refer-To names the target with a
+ * Replaces header in the URI (escaped, RFC 3261 section 19.1.1), so the transferee's INVITE replaces
+ * our other dialog. sip.js only builds that from the other Session's Contact; Janus uses the URI the
+ * app gives, and so do we, through the dialog's REFER directly.
+ */
+function referReplacingHeaders(from: string, target: string, replaces: string): string[] {
+  return [`Referred-By: <${from}>`, `Refer-To: <${target}?Replaces=${encodeURIComponent(replaces)}>`];
+}
+
+/** Headers a target URI carries (RFC 3261 section 19.1.5) that we put in the INVITE: Replaces only. */
+function uriHeaders(uri: URI): string[] {
+  const out: string[] = [];
+  const value = uri.getHeader('replaces') ?? uri.getHeader('Replaces');
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(v);
+    } catch {
+      throw new Error('invalid Replaces in the target URI');
+    }
+    if (/[\r\n\0]/.test(decoded) || decoded.length > 512) throw new Error('invalid Replaces in the target URI');
+    out.push(`Replaces: ${decoded}`);
+  }
+  uri.clearHeaders();
+  return out;
 }
 
 class EmbeddedAccount implements SipAccount {
@@ -221,6 +340,7 @@ class EmbeddedAccount implements SipAccount {
   readonly #subscribers = new Map<string, Subscriber>();
   readonly #user: string;
   readonly #token: string;
+  readonly #protocol: 'udp' | 'tcp' | 'tls';
 
   private constructor(readonly config: AccountConfig, readonly events: AccountEvents, readonly log: Log, uri: URI) {
     this.#user = uri.user ?? 'portunus';
@@ -228,8 +348,10 @@ class EmbeddedAccount implements SipAccount {
     this.#token = token;
     const outbound = config.outboundProxy ?? config.proxy;
     const target = outbound ? uriTarget(outbound) : undefined;
+    const protocol = config.tls ? 'tls' : config.transport;
+    this.#protocol = protocol;
     const transportOptions: SipTransportOptions = {
-      protocol: config.transport, localIp: config.localIp, advertisedIp: config.advertisedIp, viaToken: token,
+      protocol, ...(config.tls ? { tls: config.tls } : {}), localIp: config.localIp, advertisedIp: config.advertisedIp, viaToken: token,
       ...(target ? { outboundProxy: target } : {}), ...(config.t1x64 ? { t1x64: config.t1x64 } : {}), log,
       // Raw SIP on stderr for debugging (PORTUNUS_SIP_TRACE=1).
       ...(process.env.PORTUNUS_SIP_TRACE ? { onSipIn: (t: string) => process.stderr.write(`<<< sip in\n${t}\n`), onSipOut: (t: string) => process.stderr.write(`>>> sip out\n${t}\n`) } : {}),
@@ -244,7 +366,7 @@ class EmbeddedAccount implements SipAccount {
       userAgentString: config.userAgent ?? 'Portunus SIP',
       viaHost: token,
       contactName: this.#user,
-      contactParams: { transport: config.transport },
+      contactParams: { transport: protocol },
       forceRport: true,
       hackIpInContact: false,
       logBuiltinEnabled: false,
@@ -283,7 +405,7 @@ class EmbeddedAccount implements SipAccount {
   }
 
   get contact(): string {
-    return `sip:${this.#user}@${this.transport.hostPort};transport=${this.config.transport}`;
+    return `sip:${this.#user}@${this.transport.hostPort};transport=${this.#protocol}`;
   }
 
   async register(): Promise<void> {
@@ -322,13 +444,17 @@ class EmbeddedAccount implements SipAccount {
     this.events.incomingCall(call, invitation.body, requestInfo(invitation.request));
   }
 
-  async call(uri: string, sdp: string, headers: string[], events: CallEvents): Promise<SipCall> {
+  async call(uri: string, sdp: string, headers: string[], events: CallEvents, options: CallOptions = {}): Promise<SipCall> {
     const target = UserAgent.makeURI(uri);
     if (!target) throw new Error('invalid SIP URI');
-    const inviter = new Inviter(this.ua, target, { extraHeaders: headers });
+    const inviter = new Inviter(this.ua, target, { extraHeaders: [...headers, ...uriHeaders(target)], ...(options.lateOffer ? { inviteWithoutSdp: true } : {}) });
+    // A call made for a REFER we got: its progress goes to the referrer as NOTIFY sipfrag (RFC 3515 section 2.4.4).
+    if (options.referrer instanceof EmbeddedCall) inviter._referred = options.referrer.session;
     const call = new EmbeddedCall(inviter, false, inviter.request.callId);
     call.localSdp = sdp;
-    call.markOffering();
+    call.ackTimeoutMs = this.config.t1x64 ?? 32_000;
+    if (options.lateOffer) call.expectLateOffer();
+    else call.markOffering();
     call.setEvents(events);
     this.#calls.set(inviter, call);
     call.wire();
@@ -338,7 +464,10 @@ class EmbeddedAccount implements SipAccount {
           const code = r.message.statusCode ?? 0;
           if (code > 100) events.progress(responseInfo(r), r.message.body || undefined);
         },
-        onAccept: (r) => events.accepted(responseInfo(r), call.remoteSdp ?? (r.message.body || undefined)),
+        // A late offer was handed up by lateOffer when it arrived; this fires after the ACK.
+        onAccept: (r) => {
+          if (!options.lateOffer) events.accepted(responseInfo(r), call.remoteSdp ?? (r.message.body || undefined));
+        },
         onReject: (r) => call.endWith(r.message.statusCode ?? 0, r.message.reasonPhrase ?? ''),
       },
     });

@@ -14,6 +14,7 @@ import { bindUdpPair, closeQuietly, type PortRange } from '../../media/udp-ports
 import { RtpView } from '../../media/rtp.ts';
 import { SeqTsRewriter } from '../../media/rtp-rewriter.ts';
 import { identityPtMap, type PtMap, type SipMediaLine } from './sdp-translate.ts';
+import type { SdesContexts } from './sdes.ts';
 
 /**
  * A packet as the bridge reads and writes it: the bytes, its media line, audio or video. The same
@@ -27,6 +28,8 @@ export interface MediaPacket {
 
 const RING = 16;
 const MTU = 1500;
+/** Room after a packet for the SRTP tag, or the SRTCP index and tag (RFC 3711 sections 3.1, 3.4). */
+const SRTP_ROOM = 32;
 
 export interface BridgeSink {
   /** RTP from the SIP peer, payload numbers already mapped to the browser's. */
@@ -49,6 +52,10 @@ class BridgeLine {
   sending = true;
   packetsIn = 0;
   packetsOut = 0;
+  /** SDES-SRTP on this line (sdes.ts), else plain RTP. */
+  srtp: SdesContexts | undefined;
+  /** Packets from the peer dropped by SRTP (authentication, replay). */
+  srtpDropped = 0;
   /**
    * The peer may switch sources (a PBX playing a prompt, then bridging a phone; sipp playing a file
    * while echoing): one continuous stream towards the browser, as Janus' janus_rtp_header_update.
@@ -78,7 +85,7 @@ export class RtpBridge {
   readonly #byMid = new Map<string, BridgeLine>();
   #toSip: PtMap = identityPtMap();
   #toWebrtc: PtMap = identityPtMap();
-  readonly #ring: Buffer[] = Array.from({ length: RING }, () => Buffer.allocUnsafe(MTU));
+  readonly #ring: Buffer[] = Array.from({ length: RING }, () => Buffer.allocUnsafe(MTU + SRTP_ROOM));
   #ringAt = 0;
   #sink: BridgeSink | undefined;
   readonly #view = new RtpView();
@@ -140,6 +147,12 @@ export class RtpBridge {
     }
   }
 
+  /** SDES-SRTP keys of one m-line (undefined: plain RTP). */
+  setSrtp(index: number, contexts: SdesContexts | undefined): void {
+    const line = this.#lines.get(index);
+    if (line) line.srtp = contexts;
+  }
+
   /** RTP from the browser towards the SIP peer. */
   fromWebrtcRtp(packet: MediaPacket): void {
     const line = this.#byMid.get(packet.mid);
@@ -150,8 +163,13 @@ export class RtpBridge {
     this.#ringAt = (this.#ringAt + 1) % RING;
     src.copy(out, 0, 0, src.length);
     out[1] = (out[1] & 0x80) | this.#toSip[out[1] & 0x7f];
+    let len = src.length;
+    if (line.srtp) {
+      len = line.srtp.tx.protectRtp(out, 0, len);
+      if (len < 0) return;
+    }
     line.packetsOut++;
-    line.rtpSock.send(out, 0, src.length, line.port, line.host);
+    line.rtpSock.send(out, 0, len, line.port, line.host);
   }
 
   fromWebrtcRtcp(packet: MediaPacket): void {
@@ -162,11 +180,26 @@ export class RtpBridge {
     const out = this.#ring[this.#ringAt];
     this.#ringAt = (this.#ringAt + 1) % RING;
     src.copy(out, 0, 0, src.length);
-    line.rtcpSock.send(out, 0, src.length, line.rtcpPort, line.rtcpHost);
+    let len = src.length;
+    if (line.srtp) {
+      len = line.srtp.tx.protectRtcp(out, 0, len);
+      if (len < 0) return;
+    }
+    line.rtcpSock.send(out, 0, len, line.rtcpPort, line.rtcpHost);
   }
 
-  #fromPeerRtp(line: BridgeLine, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (msg.length < 12 || (msg[0] & 0xc0) !== 0x80 || this.#closed) return;
+  #fromPeerRtp(line: BridgeLine, packet: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (packet.length < 12 || (packet[0] & 0xc0) !== 0x80 || this.#closed) return;
+    let msg = packet;
+    if (line.srtp) {
+      // Authenticated before anything else: an unauthenticated source must not move the latch.
+      const len = line.srtp.rx.unprotectRtp(packet, 0, packet.length);
+      if (len < 0) {
+        line.srtpDropped++;
+        return;
+      }
+      msg = packet.subarray(0, len);
+    }
     if (!line.latched) {
       // Symmetric RTP: answer where the peer really sends from.
       line.latched = true;
@@ -181,8 +214,17 @@ export class RtpBridge {
     this.#sink?.rtp(line.view);
   }
 
-  #fromPeerRtcp(line: BridgeLine, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (msg.length < 8 || (msg[0] & 0xc0) !== 0x80 || this.#closed) return;
+  #fromPeerRtcp(line: BridgeLine, packet: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (packet.length < 8 || (packet[0] & 0xc0) !== 0x80 || this.#closed) return;
+    let msg = packet;
+    if (line.srtp) {
+      const len = line.srtp.rx.unprotectRtcp(packet, 0, packet.length);
+      if (len < 0) {
+        line.srtpDropped++;
+        return;
+      }
+      msg = packet.subarray(0, len);
+    }
     if (!line.rtcpLatched) {
       line.rtcpLatched = true;
       line.rtcpHost = rinfo.address;
@@ -192,8 +234,11 @@ export class RtpBridge {
     this.#sink?.rtcp(line.rtcpView);
   }
 
-  stats(): Array<{ index: number; local_port: number; remote: string; packets_in: number; packets_out: number }> {
-    return [...this.#lines.values()].map((l) => ({ index: l.index, local_port: l.localPort, remote: `${l.host}:${l.port}`, packets_in: l.packetsIn, packets_out: l.packetsOut }));
+  stats(): Array<{ index: number; local_port: number; remote: string; packets_in: number; packets_out: number; srtp?: boolean; srtp_dropped?: number }> {
+    return [...this.#lines.values()].map((l) => ({
+      index: l.index, local_port: l.localPort, remote: `${l.host}:${l.port}`, packets_in: l.packetsIn, packets_out: l.packetsOut,
+      ...(l.srtp ? { srtp: true, srtp_dropped: l.srtpDropped } : {}),
+    }));
   }
 
   close(): void {

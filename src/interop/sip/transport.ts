@@ -17,12 +17,20 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import tls from 'node:tls';
 import { lookup } from 'node:dns/promises';
 import { randomBytes } from 'node:crypto';
 import { EmitterImpl, TransportState, type Transport, type Emitter } from 'sip.js';
 import { headEnd, isLooseRoute, MAX_SIP_MESSAGE, scanSipMessage, topVia, uriTarget, type HostPort, type SipHead } from './message-scan.ts';
 
-export type SipProtocol = 'udp' | 'tcp';
+export type SipProtocol = 'udp' | 'tcp' | 'tls';
+
+/** TLS material (section 26.2: sips and TLS hop by hop); `ca` set: peers are verified against it. */
+export interface SipTlsOptions {
+  key: Buffer;
+  cert: Buffer;
+  ca?: Buffer;
+}
 
 export interface SipTransportOptions {
   protocol: SipProtocol;
@@ -38,6 +46,8 @@ export interface SipTransportOptions {
   outboundProxy?: HostPort;
   /** 64*T1 in ms (Janus' sip_timer_t1x64, default 32000). */
   t1x64?: number;
+  /** Certificates for protocol 'tls'. */
+  tls?: SipTlsOptions;
   /** Raw SIP in and out, for logs and events (sip-in/sip-out). */
   onSipIn?: (text: string) => void;
   onSipOut?: (text: string) => void;
@@ -89,6 +99,8 @@ export class SipSocketTransport implements Transport {
   /** ACKs we sent for non-2xx finals, by branch: a re-sent final gets the same ACK. */
   readonly #acks = new Map<string, Answered>();
   #sweeper: NodeJS.Timeout | undefined;
+  /** Stream connections that finished connecting (and, for TLS, the handshake). */
+  readonly #established = new WeakSet<net.Socket>();
 
   constructor(_logger: unknown, options: SipTransportOptions) {
     this.#opts = options;
@@ -142,7 +154,11 @@ export class SipSocketTransport implements Transport {
       this.#udp = sock;
       this.#port = sock.address().port;
     } else {
-      const server = net.createServer((c) => this.#adopt(c));
+      const t = this.#opts.tls;
+      if (this.#opts.protocol === 'tls' && !t) throw new Error('TLS transport without certificates');
+      const server = this.#opts.protocol === 'tls' && t
+        ? tls.createServer({ key: t.key, cert: t.cert, ...(t.ca ? { ca: t.ca } : {}) }, (c) => this.#adopt(c))
+        : net.createServer((c) => this.#adopt(c));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(this.#opts.localPort ?? 0, localIp, () => {
@@ -191,8 +207,9 @@ export class SipSocketTransport implements Transport {
     const branch = via?.params.get('branch') ?? '';
     if (head.request) {
       const dest = await this.#requestDestination(head);
-      this.#write(buf, dest);
-      if (this.#opts.protocol !== 'udp') return;
+      const conn = this.#write(buf, dest);
+      // Section 18.4 / 8.1.3.1: a connection that fails is a transport error (sip.js: internal 503), not 64*T1 of silence.
+      if (conn) return this.#whenConnected(conn);
       if (head.method === 'ACK') {
         this.#acks.set(branch, { text: buf, dest, expires: Date.now() + this.#t1x64 });
         return;
@@ -231,21 +248,55 @@ export class SipSocketTransport implements Transport {
     map.set(key, entry);
   }
 
-  #write(buf: Buffer, dest: Dest): void {
+  /** Send on UDP, or on a TCP/TLS connection (opened if needed), which is returned. */
+  #write(buf: Buffer, dest: Dest): net.Socket | undefined {
     this.#opts.onSipOut?.(buf.toString('utf8'));
     if (this.#udp) {
       this.#udp.send(buf, dest.port, dest.host);
-      return;
+      return undefined;
     }
     const conn = dest.conn && !dest.conn.destroyed ? dest.conn : this.#connection(dest);
     conn.write(buf);
+    return conn;
+  }
+
+  /** Resolves once the connection is up (TLS: handshake done, peer verified), rejects if it fails first. */
+  #whenConnected(c: net.Socket): Promise<void> {
+    if (this.#established.has(c)) return Promise.resolve();
+    if (c.destroyed) return Promise.reject(new Error('SIP connection closed'));
+    return new Promise((resolve, reject) => {
+      const up = this.#opts.protocol === 'tls' ? 'secureConnect' : 'connect';
+      const done = (err?: Error): void => {
+        c.off(up, ok);
+        c.off('error', fail);
+        c.off('close', closed);
+        if (err) reject(err);
+        else resolve();
+      };
+      const ok = (): void => done();
+      const fail = (err: Error): void => done(err);
+      const closed = (): void => done(new Error('SIP connection closed'));
+      c.once(up, ok);
+      c.once('error', fail);
+      c.once('close', closed);
+    });
   }
 
   #connection(dest: Dest): net.Socket {
     const key = `${dest.host}:${dest.port}`;
     let c = this.#conns.get(key);
     if (c && !c.destroyed) return c;
-    c = net.connect({ host: dest.host, port: dest.port, localAddress: this.#opts.localIp });
+    const t = this.#opts.tls;
+    c = this.#opts.protocol === 'tls' && t
+      ? tls.connect({
+        socket: net.connect({ host: dest.host, port: dest.port, localAddress: this.#opts.localIp }), host: dest.host, key: t.key, cert: t.cert,
+        // With a CA configured the peer must prove its name (RFC 5922); without one, as Janus, anyone.
+        ...(t.ca ? { ca: t.ca, rejectUnauthorized: true } : { rejectUnauthorized: false }),
+        ...(net.isIP(dest.host) ? {} : { servername: dest.host }),
+      })
+      : net.connect({ host: dest.host, port: dest.port, localAddress: this.#opts.localIp });
+    const opened = c;
+    opened.once(this.#opts.protocol === 'tls' ? 'secureConnect' : 'connect', () => this.#established.add(opened));
     this.#adopt(c, key);
     return c;
   }
@@ -253,6 +304,7 @@ export class SipSocketTransport implements Transport {
   /** Read SIP messages off a TCP stream (section 18.3: framed by Content-Length). */
   #adopt(c: net.Socket, key?: string): void {
     const k = key ?? `${c.remoteAddress}:${c.remotePort}`;
+    if (!key) this.#established.add(c); // accepted by our listener: already up
     this.#conns.set(k, c);
     c.setNoDelay(true);
     let pending: Buffer = Buffer.alloc(0);
@@ -359,7 +411,7 @@ export class SipSocketTransport implements Transport {
     }
     if (!target) throw new Error('no destination for SIP request');
     const host = net.isIP(target.host) ? target.host : (await lookup(target.host)).address;
-    return { host, port: target.port ?? 5060 };
+    return { host, port: target.port ?? (this.#opts.protocol === 'tls' ? 5061 : 5060) };
   }
 
   #responseDestination(head: SipHead): Dest | undefined {

@@ -5,10 +5,12 @@
  * without transcoding (src/interop/sip). All requests are asynchronous, as in Janus; events are
  * {sip:"event", result:{event:...}, call_id} and errors {sip:"event", error_code 440-454/499, error}.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { GatewayFacade, Jsep, MediaPacket, Plugin, PluginHandle, PluginResult } from '../../core/plugin.ts';
 import type { PortunusConfig } from '../../config/types.ts';
 import { parsePortRangeString, type PortRange } from '../../media/udp-ports.ts';
-import type { AccountConfig, CallEvents, IncomingRequestInfo, SipAccount, SipBackend, SipCall } from '../../interop/sip/backend.ts';
+import type { AccountConfig, CallEvents, CallOptions, IncomingRequestInfo, SipAccount, SipBackend, SipCall } from '../../interop/sip/backend.ts';
 import { EmbeddedSipBackend } from '../../interop/sip/embedded.ts';
 import { DrachtioSipBackend } from '../../interop/sip/drachtio/backend.ts';
 import { bridgedLines, defaultLocalIp, RtpBridge } from '../../interop/sip/rtp-bridge.ts';
@@ -17,8 +19,12 @@ import {
 } from '../../interop/sip/sdp-translate.ts';
 import { check, customHeaders, plain, SIP_ERROR, SipRequestError, sipUri } from './requests.ts';
 import { CallRecording, isUnsafePath, type SipRecordingPolicy } from './recording.ts';
+import { answerWithSdes, applySdesAnswer, offerWithSdes, reofferWithSdes, sdesForOffer, sdesReoffer, srtpRequest, type CallSdes } from './srtp.ts';
 
 export { SIP_ERROR } from './requests.ts';
+
+/** How long a received REFER can be followed by a `call` with its refer_id. */
+const REFERRAL_TTL_MS = 5 * 60_000;
 
 interface SipSettings {
   localIp: string;
@@ -29,9 +35,14 @@ interface SipSettings {
   userAgent: string;
   t1x64: number;
   transport: 'udp' | 'tcp';
+  /** Outgoing calls not answered after this many ms are CANCELled (0: never, as Janus). */
+  noAnswerMs: number;
+  /** TLS certificates from sips_certs_dir (agent.pem: key and certificate; cafile.pem: CA to verify peers). */
+  tls: { key: Buffer; cert: Buffer; ca?: Buffer } | undefined;
 }
 
-type CallStatus = 'calling' | 'ringing' | 'incoming' | 'accepting' | 'incall' | 'closing';
+/** 'offered': an outgoing late-offer call got the far side's offer and waits for late_ack. */
+type CallStatus = 'calling' | 'ringing' | 'incoming' | 'accepting' | 'offered' | 'incall' | 'closing';
 
 interface ActiveCall {
   sip: SipCall | undefined;
@@ -46,6 +57,11 @@ interface ActiveCall {
   /** The audio codec in use (for recordings). */
   audioCodec?: { name: string; clockRate: number };
   recording: CallRecording;
+  /** How the hangup event must read when we end the call for a reason of our own (no answer). */
+  endAs?: { code: number; reason: string };
+  noAnswerTimer?: NodeJS.Timeout;
+  /** SDES-SRTP keys and contexts (src/plugins/sip/srtp.ts). */
+  sdes?: CallSdes;
 }
 
 interface SipSession {
@@ -72,6 +88,21 @@ function sessionIdOf(): string {
   return String(Math.floor(Math.random() * 1e9));
 }
 
+/**
+ * sips_certs_dir as Sofia reads it: agent.pem holds the private key and the certificate chain,
+ * cafile.pem (optional) the CAs peers are verified against. Unreadable: no TLS, with a warning.
+ */
+function loadSipsCerts(dir: string, log: { warn(msg: string): void }): { key: Buffer; cert: Buffer; ca?: Buffer } | undefined {
+  try {
+    const agent = readFileSync(join(dir, 'agent.pem'));
+    const ca = existsSync(join(dir, 'cafile.pem')) ? readFileSync(join(dir, 'cafile.pem')) : undefined;
+    return { key: agent, cert: agent, ...(ca ? { ca } : {}) };
+  } catch (err) {
+    log.warn(`sip: no TLS, cannot read ${dir}/agent.pem: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
 /** The first audio line's main codec, named as recordings name it (opus, pcmu, pcma, g722). */
 function mainAudio(lines: Array<{ kind: string; codecs: Array<{ name: string; clockRate: number }> }>): { name: string; clockRate: number } | undefined {
   const c = lines.find((l) => l.kind === 'audio')?.codecs.find((x) => x.name.toLowerCase() !== 'telephone-event');
@@ -91,6 +122,9 @@ export class SipPlugin implements Plugin {
   readonly #sessions = new Set<SipSession>();
   readonly #masters = new Map<number, SipSession>();
   #nextMasterId = Math.floor(Math.random() * 1e6) + 1;
+  /** REFERs received (Janus' refer_id), for the `call` that follows one. */
+  readonly #referrals = new Map<number, { sip: SipCall | undefined; referredBy: string | undefined; expires: number }>();
+  #nextReferId = Math.floor(Math.random() * 1e6) + 1;
   #recordingPolicy: SipRecordingPolicy = { baseDir: process.cwd(), protectedFolders: [] };
 
   init(gateway: GatewayFacade, config: Record<string, unknown>, global: PortunusConfig): void {
@@ -107,6 +141,8 @@ export class SipPlugin implements Plugin {
       userAgent: str(g.user_agent, 'Portunus SIP'),
       t1x64: Number(g.sip_timer_t1x64) > 0 ? Number(g.sip_timer_t1x64) : 32000,
       transport: g.force_tcp === true || g.force_tcp === 'true' ? 'tcp' : 'udp',
+      noAnswerMs: Number(g.no_answer_timeout) > 0 ? Math.round(Number(g.no_answer_timeout) * 1000) : 0,
+      tls: typeof g.sips_certs_dir === 'string' && g.sips_certs_dir !== '' ? loadSipsCerts(g.sips_certs_dir, gateway.log) : undefined,
     };
     const log = { debug: (m: string) => gateway.log.debug(m), warn: (m: string) => gateway.log.warn(m) };
     // sip_backend = "drachtio": a drachtio server does the SIP (src/interop/sip/drachtio).
@@ -167,6 +203,7 @@ export class SipPlugin implements Plugin {
       case 'dtmf_info': return this.#dtmfInfo(s, body, reply);
       case 'message': return this.#message(s, body, reply);
       case 'transfer': return this.#transfer(s, body, reply);
+      case 'late_ack': return this.#lateAck(s, jsep, reply);
       case 'subscribe': return this.#subscribe(s, body, reply);
       case 'unsubscribe': return this.#unsubscribe(s, body, reply);
       case 'recording': return this.#recording(s, body, reply);
@@ -197,6 +234,9 @@ export class SipPlugin implements Plugin {
     const proxy = body.proxy !== undefined ? sipUri(body.proxy as string, 'proxy') : undefined;
     const outbound = body.outbound_proxy !== undefined ? sipUri(body.outbound_proxy as string, 'outbound_proxy') : undefined;
     const headers = customHeaders(body.headers);
+    // TLS (Janus: sips, a sips: proxy or transport=tls) needs sips_certs_dir.
+    const wantsTls = body.sips === true || [proxy, outbound].some((u) => u !== undefined && (/^sips:/i.test(u) || /;transport=tls/i.test(u)));
+    if (wantsTls && !this.#settings.tls) throw new SipRequestError(SIP_ERROR.INVALID_ELEMENT, 'Invalid element (TLS requested but sips_certs_dir is not configured)');
     const ttl = typeof body.register_ttl === 'number' && body.register_ttl > 0 ? body.register_ttl : this.#settings.registerTtl;
     const cfg: AccountConfig = {
       identity: username,
@@ -208,7 +248,7 @@ export class SipPlugin implements Plugin {
       userAgent: body.user_agent !== undefined ? plain(body.user_agent as string, 'user_agent') : this.#settings.userAgent,
       registerTtl: ttl, headers,
       transport: body.force_tcp === true ? 'tcp' : body.force_udp === true ? 'udp' : this.#settings.transport,
-      localIp: this.#settings.localIp, t1x64: this.#settings.t1x64,
+      localIp: this.#settings.localIp, t1x64: this.#settings.t1x64, ...(wantsTls && this.#settings.tls ? { tls: this.#settings.tls } : {}),
     };
     await this.#dropAccount(s);
     s.masterId = this.#nextMasterId++;
@@ -285,6 +325,26 @@ export class SipPlugin implements Plugin {
     };
   }
 
+  /**
+   * The far side's SIP answer to our offer (in the 200 OK of our INVITE, or in the ACK of a late-offer
+   * call): the browser gets `accepted` with the JSEP answer; an unusable answer ends the call (488).
+   */
+  #farAnswer(s: SipSession, call: ActiveCall, sdp: string | undefined): void {
+    if (s.call !== call || call.status === 'closing') return;
+    try {
+      if (!sdp || !call.webrtcOffer) throw new Error('no SDP answer');
+      const ans = webrtcAnswerFromSip(call.webrtcOffer, sdp);
+      call.bridge.setRemote(ans.lines, ans.toSip, ans.toWebrtc);
+      if (call.sdes && !applySdesAnswer(call.sdes, sdp, call.bridge)) throw new Error('SDES-SRTP required but the answer has no usable a=crypto');
+      call.audioCodec = mainAudio(ans.lines);
+      call.status = 'incall';
+      this.#event(s, { event: 'accepted', username: call.peer, call_id: call.callId }, { jsep: { type: 'answer', sdp: ans.sdp } });
+    } catch (err) {
+      this.#gw.log.warn(`sip: unusable SIP answer: ${(err as Error).message}`);
+      void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
+    }
+  }
+
   #callEvents(s: SipSession, call: ActiveCall): CallEvents {
     return {
       progress: (resp, sdp) => {
@@ -294,24 +354,9 @@ export class SipPlugin implements Plugin {
           this.#event(s, { event: 'ringing', call_id: call.callId });
         } else this.#event(s, { event: resp.code === 183 ? 'progress' : 'proceeding', code: resp.code, call_id: call.callId, ...(sdp ? {} : {}) });
       },
-      accepted: (_resp, sdp) => {
-        if (s.call !== call || call.status === 'closing') return;
-        if (!sdp || !call.webrtcOffer) {
-          void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
-          return;
-        }
-        try {
-          const ans = webrtcAnswerFromSip(call.webrtcOffer, sdp);
-          call.bridge.setRemote(ans.lines, ans.toSip, ans.toWebrtc);
-          call.audioCodec = mainAudio(ans.lines);
-          call.status = 'incall';
-          this.#event(s, { event: 'accepted', username: call.peer, call_id: call.callId }, { jsep: { type: 'answer', sdp: ans.sdp } });
-        } catch (err) {
-          this.#gw.log.warn(`sip: unusable SIP answer: ${(err as Error).message}`);
-          void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
-        }
-      },
-      ended: (code, reason) => this.#ended(s, call, code, reason),
+      accepted: (_resp, sdp) => this.#farAnswer(s, call, sdp),
+      lateAnswer: (sdp) => this.#farAnswer(s, call, sdp),
+      ended: (code, reason) => this.#ended(s, call, call.endAs?.code ?? code, call.endAs?.reason ?? reason),
       reoffer: (sdp) => {
         const ours = call.sip?.localSdp ?? '';
         try {
@@ -319,24 +364,48 @@ export class SipPlugin implements Plugin {
           const lines = sipMediaLines(sdp);
           const held = lines.length > 0 && lines.every((l) => l.direction === 'sendonly' || l.direction === 'inactive');
           this.#event(s, { event: held ? 'holding' : 'resuming', call_id: call.callId, ...(held ? { direction: lines[0].direction } : {}) });
-          return answerReoffer(ours, sdp);
+          const answer = answerReoffer(ours, sdp);
+          return call.sdes ? sdesReoffer(call.sdes, sdp, answer, call.bridge) : answer;
         } catch {
           return ours;
         }
       },
       info: (info) => this.#event(s, { event: 'info', sender: info.from, ...(info.displayName ? { displayname: info.displayName } : {}), type: info.contentType ?? '', content: info.body, call_id: call.callId }),
       message: (info) => this.#event(s, { event: 'message', sender: info.from, ...(info.displayName ? { displayname: info.displayName } : {}), content: info.body, content_type: info.contentType ?? 'text/plain', call_id: call.callId }),
-      refer: (referTo, referredBy) => this.#event(s, { event: 'transfer', refer_to: referTo, ...(referredBy ? { referred_by: referredBy } : {}), call_id: call.callId }),
+      refer: (referTo, referredBy, replaces) => {
+        // Janus' refer_id: a later `call` with it follows this REFER (Referred-By, NOTIFY sipfrag here).
+        const referId = this.#nextReferId++;
+        this.#referrals.set(referId, { sip: call.sip, referredBy, expires: Date.now() + REFERRAL_TTL_MS });
+        this.#sweepReferrals();
+        this.#event(s, {
+          event: 'transfer', refer_id: referId, refer_to: referTo, ...(referredBy ? { referred_by: referredBy } : {}), ...(replaces ? { replaces } : {}), call_id: call.callId,
+        });
+      },
     };
   }
 
+  #sweepReferrals(): void {
+    const now = Date.now();
+    for (const [id, r] of this.#referrals) if (r.expires < now) this.#referrals.delete(id);
+  }
+
   async #call(s: SipSession, body: Record<string, unknown>, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void): Promise<void> {
-    check(body, [['uri', 'string', true], ['headers', 'object'], ['srtp', 'string'], ['autoaccept_reinvites', 'boolean']]);
+    check(body, [['uri', 'string', true], ['headers', 'object'], ['srtp', 'string'], ['srtp_profile', 'string'], ['autoaccept_reinvites', 'boolean'], ['refer_id', 'integer'], ['late_offer', 'boolean']]);
+    const srtp = srtpRequest(body);
     if (!s.account || !s.registered) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (register first)');
     if (s.call) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (already in a call?)');
     const uri = sipUri(body.uri as string, 'uri');
     const headers = customHeaders(body.headers);
-    if (body.srtp === 'sdes_mandatory') throw new SipRequestError(SIP_ERROR.TOO_STRICT, 'Too strict (SDES-SRTP is not supported yet)');
+    let referrer: SipCall | undefined;
+    if (body.refer_id !== undefined) {
+      this.#sweepReferrals();
+      const referral = this.#referrals.get(body.refer_id as number);
+      if (!referral) throw new SipRequestError(SIP_ERROR.INVALID_ELEMENT, 'Invalid refer_id (no such transfer)');
+      this.#referrals.delete(body.refer_id as number);
+      referrer = referral.sip;
+      if (referral.referredBy && !/[\r\n\0]/.test(referral.referredBy)) headers.push(`Referred-By: ${referral.referredBy}`);
+    }
+    if (body.late_offer === true) return this.#callLate(s, uri, headers, referrer, srtp.mode === 'sdes_mandatory', jsep, reply);
     if (!jsep || jsep.type !== 'offer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP');
     const bridge = await this.#openBridge(jsep.sdp);
     let sipOffer: string;
@@ -346,18 +415,59 @@ export class SipPlugin implements Plugin {
       bridge.close();
       throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${err instanceof SdpError ? err.message : String(err)}`);
     }
-    const call: ActiveCall = { sip: undefined, callId: '', status: 'calling', bridge, webrtcOffer: jsep.sdp, peer: uri, onHold: false, recording: new CallRecording() };
-    s.call = call;
+    let sdes: CallSdes | undefined;
+    if (srtp.mode) ({ sdp: sipOffer, sdes } = offerWithSdes(sipOffer, srtp.mode, srtp.suite));
+    const call: ActiveCall = {
+      sip: undefined, callId: '', status: 'calling', bridge, webrtcOffer: jsep.sdp, peer: uri, onHold: false, recording: new CallRecording(), ...(sdes ? { sdes } : {}),
+    };
     this.#wireBridge(s, bridge);
+    await this.#invite(s, call, uri, sipOffer, headers, this.#callEvents(s, call), referrer ? { referrer } : {}, reply);
+  }
+
+  /** Send the INVITE of an outgoing call set up in `call`: `calling`, then the no-answer timer. */
+  async #invite(
+    s: SipSession, call: ActiveCall, uri: string, sdp: string, headers: string[], events: CallEvents, options: CallOptions, reply: (r: Record<string, unknown>) => void,
+  ): Promise<void> {
+    s.call = call;
     try {
-      call.sip = await s.account.call(uri, sipOffer, headers, this.#callEvents(s, call));
+      call.sip = await s.account!.call(uri, sdp, headers, events, options);
     } catch (err) {
       s.call = undefined;
-      bridge.close();
+      call.bridge.close();
       throw new SipRequestError(SIP_ERROR.LIBSOFIA_ERROR, `Error sending INVITE: ${(err as Error).message}`);
     }
     call.callId = call.sip.callId;
     if (call.status === 'calling') reply({ event: 'calling', call_id: call.callId });
+    this.#armNoAnswer(s, call);
+  }
+
+  /**
+   * An offerless INVITE (`late_offer: true`, no JSEP; Janus after 1.1.2, PR 3660): the far side
+   * offers in its 2xx, the app gets `accepted` with a JSEP offer and answers with `late_ack`.
+   */
+  async #callLate(
+    s: SipSession, uri: string, headers: string[], referrer: SipCall | undefined, srtpRequired: boolean, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void,
+  ): Promise<void> {
+    if (jsep) throw new SipRequestError(SIP_ERROR.INVALID_ELEMENT, 'Invalid element (late_offer calls carry no JSEP)');
+    const bridge = await RtpBridge.open({ localIp: this.#settings.localMediaIp, range: this.#settings.range }, []);
+    const call: ActiveCall = { sip: undefined, callId: '', status: 'calling', bridge, peer: uri, onHold: false, recording: new CallRecording() };
+    const events = { ...this.#callEvents(s, call), lateOffer: (sdp: string) => void this.#farLateOffer(s, call, sdp, srtpRequired) };
+    await this.#invite(s, call, uri, '', headers, events, { lateOffer: true, ...(referrer ? { referrer } : {}) }, reply);
+  }
+
+  /**
+   * No-answer timeout (config no_answer_timeout, seconds): an outgoing call still unanswered is
+   * CANCELled (RFC 3261 section 9.1) and the app gets hangup 408 Request Timeout. RFC 3261 Timer C
+   * only guards proxies; a UA that rings forever would otherwise keep the call open for good.
+   */
+  #armNoAnswer(s: SipSession, call: ActiveCall): void {
+    const ms = this.#settings.noAnswerMs;
+    if (ms <= 0 || s.call !== call) return;
+    call.noAnswerTimer = setTimeout(() => {
+      if (s.call !== call || (call.status !== 'calling' && call.status !== 'ringing')) return;
+      void this.#endCall(s, call, 408, 'Request Timeout', true);
+    }, ms);
+    call.noAnswerTimer.unref();
   }
 
   async #incoming(s: SipSession, sip: SipCall, sdp: string | undefined, info: IncomingRequestInfo): Promise<void> {
@@ -371,21 +481,20 @@ export class SipPlugin implements Plugin {
       this.#event(s, { event: 'missed_call', caller: info.from, ...(info.displayName ? { displayname: info.displayName } : {}), callee: info.to, call_id: info.callId });
       return;
     }
-    if (!sdp) {
-      await sip.decline(488).catch(() => undefined);
-      return;
-    }
-    let bridge: RtpBridge;
-    let offer: { sdp: string };
+    if (!sdp) return this.#incomingOfferless(s, sip, info);
+    let taken: Awaited<ReturnType<SipPlugin['takeSipOffer']>>;
     try {
-      offer = webrtcOfferFromSip(sdp);
-      bridge = await this.#openBridge(sdp);
+      taken = await this.takeSipOffer(sdp, false);
     } catch (err) {
       this.#gw.log.warn(`sip: refusing incoming call: ${(err as Error).message}`);
       await sip.decline(488).catch(() => undefined);
       return;
     }
-    const call: ActiveCall = { sip, callId: info.callId, status: 'incoming', bridge, sipOffer: sdp, peer: info.from, onHold: false, recording: new CallRecording() };
+    const { bridge, offer, sdes } = taken;
+    const call: ActiveCall = {
+      sip, callId: info.callId, status: 'incoming', bridge, sipOffer: sdp, peer: info.from, onHold: false, recording: new CallRecording(),
+      ...(sdes.sdes ? { sdes: sdes.sdes } : {}),
+    };
     s.call = call;
     this.#wireBridge(s, bridge);
     sip.setEvents(this.#callEvents(s, call));
@@ -395,26 +504,117 @@ export class SipPlugin implements Plugin {
     }, { jsep: { type: 'offer', sdp: offer.sdp } });
   }
 
-  async #accept(s: SipSession, body: Record<string, unknown>, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void): Promise<void> {
-    check(body, [['headers', 'object'], ['srtp', 'string'], ['autoaccept_reinvites', 'boolean']]);
-    const call = s.call;
-    if (!call || call.status !== 'incoming' || !call.sip || !call.sipOffer) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (no call to accept)');
-    const headers = customHeaders(body.headers);
+  /** A SIP offer (incoming INVITE, or the 2xx of our offerless INVITE): its SDES, the browser's offer, the bridge. */
+  private async takeSipOffer(sdp: string, srtpRequired: boolean): Promise<{ bridge: RtpBridge; offer: { sdp: string }; sdes: ReturnType<typeof sdesForOffer> }> {
+    const sdes = sdesForOffer(sdp, srtpRequired);
+    if (sdes.refuse) throw new Error('the offer has no SDES-SRTP we can use and SRTP is required');
+    const offer = webrtcOfferFromSip(sdp);
+    return { bridge: await this.#openBridge(sdp), offer, sdes };
+  }
+
+  /** Our SIP answer to the call's SIP offer from the browser's JSEP answer; the bridge aimed at the far side. */
+  #answerSipOffer(call: ActiveCall & { sipOffer: string }, jsep: Jsep | undefined): string {
     if (!jsep || jsep.type !== 'answer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP');
     let answer: string;
     try {
       answer = sipAnswerFromWebrtc(jsep.sdp, call.sipOffer, this.#settings.sdpIp, call.bridge, sessionIdOf());
+      if (call.sdes) answer = answerWithSdes(answer, call.sdes, call.bridge);
     } catch (err) {
       throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${(err as Error).message}`);
     }
     call.bridge.setRemote(sipMediaLines(call.sipOffer));
     call.audioCodec = mainAudio(sipMediaLines(answer));
+    return answer;
+  }
+
+  /**
+   * An INVITE without SDP (late offer), as Janus since 0.2: `incomingcall` without JSEP; the app
+   * accepts with a JSEP offer, our SIP offer goes in the 200 OK, and the far side's answer in the
+   * ACK reaches the app in an `accepted` event with the JSEP answer. The bridge opens at accept,
+   * once the browser's m-lines are known.
+   */
+  async #incomingOfferless(s: SipSession, sip: SipCall, info: IncomingRequestInfo): Promise<void> {
+    const bridge = await RtpBridge.open({ localIp: this.#settings.localMediaIp, range: this.#settings.range }, []);
+    const call: ActiveCall = { sip, callId: info.callId, status: 'incoming', bridge, peer: info.from, onHold: false, recording: new CallRecording() };
+    s.call = call;
+    sip.setEvents(this.#callEvents(s, call));
+    await sip.ring().catch(() => undefined);
+    this.#event(s, { event: 'incomingcall', username: info.from, ...(info.displayName ? { displayname: info.displayName } : {}), callee: info.to, call_id: info.callId });
+  }
+
+  async #acceptWithOffer(
+    s: SipSession, call: ActiveCall & { sip: SipCall }, jsep: Jsep | undefined, headers: string[], srtp: ReturnType<typeof srtpRequest>, reply: (r: Record<string, unknown>) => void,
+  ): Promise<void> {
+    if (!jsep || jsep.type !== 'offer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP (the call had no offer: accept with a JSEP offer)');
+    const bridge = await this.#openBridge(jsep.sdp);
+    let offer: string;
+    try {
+      offer = sipOfferFromWebrtc(jsep.sdp, this.#settings.sdpIp, bridge, sessionIdOf());
+    } catch (err) {
+      bridge.close();
+      throw new SipRequestError(SIP_ERROR.MISSING_SDP, `Error parsing SDP: ${(err as Error).message}`);
+    }
+    // Our offer in the 200 OK carries our keys when the app asks for SRTP (fixed in Janus after 1.1.2).
+    if (srtp.mode) ({ sdp: offer, sdes: call.sdes } = offerWithSdes(offer, srtp.mode, srtp.suite));
+    call.bridge.close();
+    call.bridge = bridge;
+    call.webrtcOffer = jsep.sdp;
+    this.#wireBridge(s, bridge);
+    call.status = 'accepting';
+    reply({ event: 'accepting', call_id: call.callId });
+    await call.sip.accept(offer, headers);
+  }
+
+  async #accept(s: SipSession, body: Record<string, unknown>, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void): Promise<void> {
+    check(body, [['headers', 'object'], ['srtp', 'string'], ['srtp_profile', 'string'], ['autoaccept_reinvites', 'boolean']]);
+    const srtp = srtpRequest(body);
+    const call = s.call;
+    if (!call || call.status !== 'incoming' || !call.sip) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (no call to accept)');
+    const headers = customHeaders(body.headers);
+    if (srtp.mode === 'sdes_mandatory' && call.sipOffer && !call.sdes) throw new SipRequestError(SIP_ERROR.TOO_STRICT, 'Too strict (SDES-SRTP mandatory but the offer has none)');
+    if (!call.sipOffer) return this.#acceptWithOffer(s, call as ActiveCall & { sip: SipCall }, jsep, headers, srtp, reply);
+    const answer = this.#answerSipOffer(call as ActiveCall & { sipOffer: string }, jsep);
     call.status = 'accepting';
     reply({ event: 'accepting', call_id: call.callId });
     await call.sip.accept(answer, headers);
     if (s.call !== call) return;
     call.status = 'incall';
     this.#event(s, { event: 'accepted', call_id: call.callId });
+  }
+
+  /**
+   * `late_ack` (Janus after 1.1.2, PR 3660): the browser's answer to the far side's offer that came
+   * in the 2xx of our offerless INVITE; it goes out in the ACK.
+   */
+  async #lateAck(s: SipSession, jsep: Jsep | undefined, reply: (r: Record<string, unknown>) => void): Promise<void> {
+    const call = s.call;
+    if (!call || call.status !== 'offered' || !call.sip?.lateAck || !call.sipOffer) throw new SipRequestError(SIP_ERROR.WRONG_STATE, 'Wrong state (no late offer to answer)');
+    const answer = this.#answerSipOffer(call as ActiveCall & { sipOffer: string }, jsep);
+    call.sip.lateAck(answer);
+    call.status = 'incall';
+    reply({ event: 'ack_sent', call_id: call.callId });
+  }
+
+  /** The far side's offer in the 2xx of our offerless INVITE: `accepted` with a JSEP offer. */
+  async #farLateOffer(s: SipSession, call: ActiveCall, sdp: string, srtpRequired: boolean): Promise<void> {
+    if (s.call !== call || call.status === 'closing') return;
+    try {
+      const { bridge, offer, sdes } = await this.takeSipOffer(sdp, srtpRequired);
+      if (s.call !== call) {
+        bridge.close();
+        return;
+      }
+      call.bridge.close();
+      call.bridge = bridge;
+      this.#wireBridge(s, bridge);
+      call.sipOffer = sdp;
+      if (sdes.sdes) call.sdes = sdes.sdes;
+      call.status = 'offered';
+      this.#event(s, { event: 'accepted', username: call.peer, call_id: call.callId }, { jsep: { type: 'offer', sdp: offer.sdp } });
+    } catch (err) {
+      this.#gw.log.warn(`sip: unusable offer in the 2xx: ${(err as Error).message}`);
+      void this.#endCall(s, call, 488, 'Not Acceptable Here', true);
+    }
   }
 
   async #decline(s: SipSession, body: Record<string, unknown>, reply: (r: Record<string, unknown>) => void): Promise<void> {
@@ -440,6 +640,8 @@ export class SipPlugin implements Plugin {
   async #endCall(s: SipSession, call: ActiveCall, code: number, reason: string, local: boolean, headers: string[] = []): Promise<void> {
     if (call.status === 'closing' && s.call !== call) return;
     call.status = 'closing';
+    // A call we end for a reason (488 unusable answer, 408 no answer) reports that reason, not the BYE's.
+    if (code !== 200) call.endAs ??= { code, reason };
     try {
       await call.sip?.hangup(headers);
     } catch (err) {
@@ -452,6 +654,7 @@ export class SipPlugin implements Plugin {
   #ended(s: SipSession, call: ActiveCall, code: number, reason: string): void {
     if (s.call !== call) return;
     s.call = undefined;
+    clearTimeout(call.noAnswerTimer);
     call.bridge.close();
     void call.recording.stop({ own: true, peer: true });
     this.#event(s, { event: 'hangup', code, reason, call_id: call.callId });
@@ -483,7 +686,8 @@ export class SipPlugin implements Plugin {
     const call = this.#incall(s);
     if (!jsep || jsep.type !== 'offer') throw new SipRequestError(SIP_ERROR.MISSING_SDP, 'Missing SDP');
     reply({ event: 'updatingcall', call_id: call.callId });
-    const offer = sipOfferFromWebrtc(jsep.sdp, this.#settings.sdpIp, call.bridge, sessionIdOf());
+    let offer = sipOfferFromWebrtc(jsep.sdp, this.#settings.sdpIp, call.bridge, sessionIdOf());
+    if (call.sdes) offer = reofferWithSdes(offer, call.sdes);
     const answer = await call.sip.reinvite(offer);
     if (!answer) throw new SipRequestError(SIP_ERROR.LIBSOFIA_ERROR, 'The re-INVITE was refused');
     const ans = webrtcAnswerFromSip(jsep.sdp, answer);
@@ -529,11 +733,26 @@ export class SipPlugin implements Plugin {
   async #transfer(s: SipSession, body: Record<string, unknown>, reply: (r: Record<string, unknown>) => void): Promise<void> {
     check(body, [['uri', 'string', true], ['replace', 'string']]);
     const call = this.#incall(s);
-    if (body.replace !== undefined) throw new SipRequestError(SIP_ERROR.INVALID_ELEMENT, 'Attended transfer (replace) is not supported yet');
     const target = sipUri(body.uri as string, 'uri');
+    let replaces: string | undefined;
+    if (body.replace !== undefined) {
+      // Attended transfer, as Janus: `replace` is the Call-ID of another call of this account (the
+      // master's or a helper's); the far side's INVITE to the target replaces that dialog (RFC 3891).
+      const other = this.#accountCall(s, body.replace as string);
+      const ids = other?.sip?.dialogIds?.();
+      if (!other || !ids) throw new SipRequestError(SIP_ERROR.NO_SUCH_CALLID, `No such call-ID ${(body.replace as string).slice(0, 128)}`);
+      replaces = `${ids.callId};to-tag=${ids.remoteTag};from-tag=${ids.localTag}`;
+    }
     reply({ event: 'transferring', call_id: call.callId });
-    const r = await call.sip.refer(target);
+    const r = await call.sip.refer(target, replaces);
     this.#event(s, { event: 'referred', code: r.code, reason: r.reason, call_id: call.callId });
+  }
+
+  /** A call in progress on the same account as `s` (its master and the master's helpers), by Call-ID. */
+  #accountCall(s: SipSession, callId: string): ActiveCall | undefined {
+    const master = s.master ?? s;
+    for (const x of [master, ...master.helpers]) if (x.call && x.call.callId === callId && x.call.status === 'incall') return x.call;
+    return undefined;
   }
 
   async #subscribe(s: SipSession, body: Record<string, unknown>, reply: (r: Record<string, unknown>) => void): Promise<void> {

@@ -16,11 +16,14 @@ import type { PortunusConfig } from '../../config/types.ts';
 import { parseSdp } from '../../core/webrtc/sdp.ts';
 import { parsePortRangeString, type PortRange } from '../../media/udp-ports.ts';
 import { STREAMING_ERROR, StreamingError, invalid, noSuchMountpoint, unauthorized } from './errors.ts';
-import { newViewerStream, type Viewer } from './fanout.ts';
+import { newViewerStream, resetSimulcast, type Viewer } from './fanout.ts';
 import type { Mountpoint } from './mountpoint.ts';
 import { buildOffer, offeredPt } from './offer.ts';
 import { check, truthy } from './params.ts';
-import { MountpointRegistry } from './registry.ts';
+import { DEFAULT_FALLBACK_US } from '../../media/simulcast.ts';
+import { MountpointRegistry, type Persist } from './registry.ts';
+import { saveJcfg } from '../../config/jcfg-write.ts';
+import path from 'node:path';
 import { parseMountpoint } from './spec.ts';
 import { startRtspSource } from './rtsp-source.ts';
 import { startFileSource, OnDemandFile } from './file-source.ts';
@@ -70,7 +73,7 @@ export class StreamingPlugin implements Plugin {
       range: parsePortRangeString(typeof rangeText === 'string' ? rangeText : undefined),
       iface: typeof general.iface === 'string' && general.iface !== '' ? general.iface : '0.0.0.0',
       recording: { baseDir: process.cwd(), protectedFolders: global.general.protected_folders, ...(tmpExt ? { tmpExt } : {}) },
-    }, (mp) => this.#startSource(mp), (mp) => this.#kickAll(mp));
+    }, (mp) => this.#startSource(mp), (mp) => this.#kickAll(mp), this.#persister(config, global.general.configs_folder));
     for (const [name, section] of Object.entries(config)) {
       if (name === 'general' || typeof section !== 'object' || section === null || Array.isArray(section)) continue;
       const body = section as Record<string, unknown>;
@@ -78,11 +81,33 @@ export class StreamingPlugin implements Plugin {
         const id = body.id ?? name;
         const spec = parseMountpoint(body, this.#stringIds ? String(id) : Number(id), true, name);
         if (!this.#stringIds && !Number.isSafeInteger(spec.id)) throw invalid('id');
-        await this.#registry.add(spec);
+        const mp = await this.#registry.add(spec);
+        mp.section = name;
+        mp.config = structuredClone(body);
       } catch (err) {
         gateway.log.warn(`streaming: mountpoint '${name}' skipped: ${(err as Error).message}`);
       }
     }
+  }
+
+  /**
+   * Permanent mountpoints (create/edit/destroy with `permanent`): the plugin's configuration as
+   * loaded, with the changed section, written back to <configs_folder>/janus.plugin.streaming.jcfg.
+   */
+  #persister(config: Record<string, unknown>, folder: string | undefined): Persist | undefined {
+    if (!folder) return undefined;
+    const file = path.join(folder, `${this.package}.jcfg`);
+    const raw = structuredClone(config);
+    let writing = Promise.resolve();
+    return (section, group) => {
+      if (group) raw[section] = structuredClone(group);
+      else delete raw[section];
+      // One write at a time, in request order.
+      writing = writing.catch(() => undefined).then(() => saveJcfg(file, raw));
+      return writing.catch((err: unknown) => {
+        throw new StreamingError(STREAMING_ERROR.UNKNOWN_ERROR, `Error saving the configuration: ${(err as Error).message}`);
+      });
+    };
   }
 
   async #startSource(mp: Mountpoint): Promise<void> {
@@ -205,10 +230,11 @@ export class StreamingPlugin implements Plugin {
       if (s.destroyed) return;
       throw new StreamingError(STREAMING_ERROR.INVALID_STATE, 'No media to offer (source not ready)');
     }
-    for (const st of usable) viewer.streams[st.index] = newViewerStream(st.spec.mid, offeredPt(st), st.clockRate || 48000, st.video);
+    for (const st of usable) viewer.streams[st.index] = newViewerStream(st, st.spec.mid, offeredPt(st));
     if (!mp.live) s.onDemand = new OnDemandFile(mp, this.#gw, viewer, () => this.#ended(s));
     const sdp = buildOffer(mp.spec.name, ++s.offers, usable);
-    this.#gw.pushEvent(s.handle, { streaming: 'event', result: { status: 'preparing' } }, { transaction, jsep: { type: 'offer', sdp } });
+    // As Janus: janus.js sets up insertable streams when the offer says e2ee.
+    this.#gw.pushEvent(s.handle, { streaming: 'event', result: { status: 'preparing' } }, { transaction, jsep: { type: 'offer', sdp, ...(mp.spec.e2ee ? { e2ee: true } : {}) } });
   }
 
   #start(s: StreamingSession, transaction: string, jsep: Jsep | undefined): void {
@@ -258,11 +284,30 @@ export class StreamingPlugin implements Plugin {
     const v = s.viewer;
     const mp = s.mountpoint;
     if (!v || !mp) throw new StreamingError(STREAMING_ERROR.NO_SUCH_MOUNTPOINT, "Can't configure: not on a mountpoint");
-    check(body, [['media', 'array'], ['audio', 'boolean'], ['video', 'boolean'], ['data', 'boolean']]);
+    const layerRules = [['substream', 'integer'], ['temporal', 'integer'], ['fallback', 'integer']] as const;
+    check(body, [['media', 'array'], ['audio', 'boolean'], ['video', 'boolean'], ['data', 'boolean'], ...layerRules]);
+    // Simulcast targets (JANUS-REFERENCE 2.5 configure): per mid, or top-level for every simulcast stream.
+    const setLayers = (i: number, o: Record<string, unknown>): void => {
+      const vs = v.streams[i];
+      const sim = vs?.sim;
+      if (!vs || !sim) return;
+      if (typeof o.substream === 'number') {
+        if (o.substream < 0 || o.substream > 2) throw invalid('substream');
+        vs.substreamTarget = o.substream;
+        if (sim.setTarget(o.substream)) this.#gw.pushEvent(s.handle, { streaming: 'event', result: { mid: vs.mid, substream: sim.substream } });
+        else mp.fanout.streams[i].requestKeyframe?.();
+      }
+      if (typeof o.temporal === 'number') {
+        if (o.temporal < 0 || o.temporal > 2) throw invalid('temporal');
+        vs.temporalTarget = o.temporal;
+        if (sim.setTemporalTarget(o.temporal)) this.#gw.pushEvent(s.handle, { streaming: 'event', result: { mid: vs.mid, temporal: sim.templayer } });
+      }
+      if (typeof o.fallback === 'number') sim.fallbackMs = (o.fallback || DEFAULT_FALLBACK_US) / 1000;
+    };
     const setSend = (i: number, send: boolean): void => {
       const vs = v.streams[i];
       if (!vs) return;
-      if (send && !vs.send && mp.fanout.streams[i].video) vs.waitKeyframe = true;
+      if (send && !vs.send && mp.fanout.streams[i].waitsForKeyframes) vs.waitKeyframe = true;
       vs.send = send;
       if (send && mp.fanout.streams[i].video) mp.fanout.streams[i].requestKeyframe?.();
     };
@@ -273,9 +318,12 @@ export class StreamingPlugin implements Plugin {
         if (typeof mid !== 'string') throw new StreamingError(STREAMING_ERROR.MISSING_ELEMENT, 'Missing element (mid)');
         const i = mp.fanout.streams.findIndex((st) => st.spec.mid === mid);
         if (i < 0) throw new StreamingError(STREAMING_ERROR.INVALID_ELEMENT, `Invalid element (no such mid ${mid.slice(0, 16)})`);
+        check(item as Record<string, unknown>, [['send', 'boolean'], ...layerRules]);
         if (typeof send === 'boolean') setSend(i, send);
+        setLayers(i, item as Record<string, unknown>);
       }
     }
+    mp.fanout.streams.forEach((_st, i) => setLayers(i, body));
     for (const type of ['audio', 'video', 'data'] as const) {
       if (typeof body[type] !== 'boolean') continue;
       mp.fanout.streams.forEach((st, i) => { if (st.spec.type === type) setSend(i, body[type] as boolean); });
@@ -304,7 +352,15 @@ export class StreamingPlugin implements Plugin {
     }
     from.fanout.viewers.delete(v);
     from.source?.viewersChanged?.(from.fanout.viewers.size);
-    for (const vs of v.streams) vs?.rewriter.switchSource();
+    for (const [i, vs] of v.streams.entries()) {
+      if (!vs) continue;
+      vs.rewriter.switchSource();
+      const a = from.fanout.streams[i];
+      const b = to.fanout.streams[i];
+      // Same simulcast layout: the viewer's selector goes on in the same seq/ts/picture-id space.
+      if (vs.sim && a.simulcast === b.simulcast) vs.sim.switchSource();
+      else resetSimulcast(vs, b);
+    }
     s.mountpoint = to;
     to.fanout.viewers.add(v);
     to.source?.viewersChanged?.(to.fanout.viewers.size);

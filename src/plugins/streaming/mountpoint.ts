@@ -22,8 +22,9 @@ export class Mountpoint {
   readonly spec: MountpointSpec;
   readonly fanout: Fanout;
   source: MountpointSource | undefined;
-  /** Written to the plugin's .jcfg on create/edit (permanent). */
-  permanent = false;
+  /** Permanent mountpoints: the section of janus.plugin.streaming.jcfg and its settings. */
+  section: string | undefined;
+  config: Record<string, unknown> | undefined;
   destroyed = false;
   readonly createdMs = performance.now();
 
@@ -52,6 +53,7 @@ export class Mountpoint {
     const e: Record<string, unknown> = { id: s.id, type: this.live ? 'live' : 'on demand', description: s.description };
     if (s.metadata !== undefined) e.metadata = s.metadata;
     e.enabled = s.enabled;
+    if (s.e2ee) e.e2ee = true;
     e.media = this.fanout.streams.map((st) => this.#mediaSummary(st.index));
     return e;
   }
@@ -72,6 +74,7 @@ export class Mountpoint {
     if (s.metadata !== undefined) e.metadata = s.metadata;
     e.enabled = s.enabled;
     e.viewers = this.fanout.viewers.size;
+    if (s.e2ee) e.e2ee = true;
     if (privileged) {
       if (s.secret !== undefined) e.secret = s.secret;
       if (s.pin !== undefined) e.pin = s.pin;
@@ -91,18 +94,21 @@ export class Mountpoint {
       } else {
         m.datatype = st.codec;
       }
+      if (st.simulcast > 0) m.videosimulcast = true;
       m.packets = st.packets;
       if (privileged) {
         const b = this.source?.bound?.[st.index];
         if (b) {
           m.port = b.port;
           if (b.rtcpPort !== undefined) m.rtcp_port = b.rtcpPort;
+          b.simulcastPorts?.forEach((p, k) => { m[`port${k + 2}`] = p; });
         }
         if (st.spec.mcast) m.mcast = st.spec.mcast;
         if (st.recorder) m.recording = st.recorder.path;
       }
       return m;
     });
+    if (s.threads > 0) e.threads = s.threads;
     const extra = privileged ? this.source?.info?.() : undefined;
     if (extra) Object.assign(e, extra);
     return e;
@@ -118,11 +124,13 @@ export class Mountpoint {
       this.fanout.streams.forEach((st, i) => {
         e[`${st.spec.type}_port`] = bound[i].port;
         if (bound[i].rtcpPort !== undefined) e[`${st.spec.type}_rtcp_port`] = bound[i].rtcpPort;
+        bound[i].simulcastPorts?.forEach((p, k) => { e[`${st.spec.type}_port_${k + 2}`] = p; });
       });
     } else if (bound) {
       e.ports = this.fanout.streams.map((st, i) => {
         const m: Record<string, unknown> = { type: st.spec.type, mid: st.spec.mid, port: bound[i].port };
         if (bound[i].rtcpPort !== undefined) m.rtcp_port = bound[i].rtcpPort;
+        bound[i].simulcastPorts?.forEach((p, k) => { m[`port_${k + 2}`] = p; });
         return m;
       });
     }

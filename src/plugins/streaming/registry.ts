@@ -30,6 +30,15 @@ export type SourceStarter = (mp: Mountpoint) => Promise<void>;
 /** Viewers are told and hung up (kick_all, destroy). */
 export type KickViewers = (mp: Mountpoint) => void;
 
+/**
+ * Writes one mountpoint's section of janus.plugin.streaming.jcfg (undefined: removes it); absent
+ * when no configuration folder is known.
+ */
+export type Persist = (section: string, group: Record<string, unknown> | undefined) => Promise<void>;
+
+/** Request keys that are not mountpoint settings, left out of a permanent mountpoint's section. */
+const NOT_SETTINGS = new Set(['request', 'permanent', 'admin_key']);
+
 export class MountpointRegistry {
   readonly mountpoints = new Map<string, Mountpoint>();
 
@@ -38,7 +47,20 @@ export class MountpointRegistry {
     readonly settings: RegistrySettings,
     private readonly startSource: SourceStarter,
     private readonly kick: KickViewers,
+    private readonly persist?: Persist,
   ) {}
+
+  #needPersist(body: Record<string, unknown>, what: string): boolean {
+    const permanent = body.permanent === true;
+    if (permanent && !this.persist) throw new StreamingError(STREAMING_ERROR.UNKNOWN_ERROR, `No configuration file, can't ${what} mountpoint permanently`);
+    return permanent;
+  }
+
+  /** Section name of a new permanent mountpoint: its name, as Janus does, unless another uses it. */
+  #sectionFor(mp: Mountpoint): string {
+    const taken = [...this.mountpoints.values()].some((o) => o !== mp && o.section === mp.spec.name);
+    return /^[A-Za-z*][A-Za-z0-9_*-]{0,63}$/.test(mp.spec.name) && mp.spec.name !== 'general' && !taken ? mp.spec.name : `mp-${String(mp.id)}`;
+  }
 
   key(id: unknown): string {
     return String(id);
@@ -72,7 +94,7 @@ export class MountpointRegistry {
   async add(spec: MountpointSpec): Promise<Mountpoint> {
     const key = this.key(spec.id);
     if (this.mountpoints.has(key)) throw new StreamingError(STREAMING_ERROR.CANT_CREATE, 'A stream with the provided ID already exists');
-    const mp = new Mountpoint(spec, new Fanout(this.gw, spec.streams));
+    const mp = new Mountpoint(spec, new Fanout(this.gw, spec.streams, spec.e2ee));
     this.mountpoints.set(key, mp); // reserve the id while sockets bind
     try {
       if (spec.source === 'rtp') mp.source = await RtpSource.open(mp.fanout, this.settings.range, this.settings.iface, spec.srtp);
@@ -101,34 +123,58 @@ export class MountpointRegistry {
     check(body, rules, this.settings.stringIds);
     const id = body.id ?? this.#newId();
     if (this.get(id)) throw new StreamingError(STREAMING_ERROR.CANT_CREATE, 'A stream with the provided ID already exists');
+    const permanent = this.#needPersist(body, 'create');
     const spec = parseMountpoint(body, id as number | string, false);
     const mp = await this.add(spec);
-    const reply: Record<string, unknown> = { streaming: 'created', created: spec.name, permanent: false, stream: mp.createdEntry() };
+    if (permanent) {
+      const group: Record<string, unknown> = { id };
+      for (const [k, v] of Object.entries(body)) if (!NOT_SETTINGS.has(k) && k !== 'id') group[k] = v;
+      mp.section = this.#sectionFor(mp);
+      mp.config = group;
+      await this.persist!(mp.section, group);
+    }
+    const reply: Record<string, unknown> = { streaming: 'created', created: spec.name, permanent, stream: mp.createdEntry() };
     if (spec.legacy && spec.source !== 'live' && spec.source !== 'ondemand') reply.warning = 'deprecated_api';
     return reply;
   }
 
-  edit(body: Record<string, unknown>): Record<string, unknown> {
+  async edit(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     const mp = this.named(body);
     this.#checkSecret(mp, body);
     check(body, [['new_description', 'string'], ['new_metadata', 'string'], ['new_secret', 'string'], ['new_pin', 'string'], ['new_is_private', 'boolean'], ['permanent', 'boolean']]);
+    const permanent = this.#needPersist(body, 'edit');
     const s = mp.spec;
     if (typeof body.new_description === 'string') s.description = body.new_description;
     if (typeof body.new_metadata === 'string') s.metadata = body.new_metadata;
     if (typeof body.new_secret === 'string') s.secret = body.new_secret;
     if (typeof body.new_pin === 'string') s.pin = body.new_pin;
     if (typeof body.new_is_private === 'boolean') s.isPrivate = body.new_is_private;
-    return { streaming: 'edited', id: s.id, permanent: false };
+    if (permanent) {
+      // A mountpoint created without `permanent` gets its section now, from what it runs with.
+      const group = mp.config ?? { id: mp.id, type: s.source, name: s.name };
+      const set = (k: string, v: unknown): void => { if (v === undefined) delete group[k]; else group[k] = v; };
+      set('description', s.description);
+      set('metadata', s.metadata);
+      set('secret', s.secret);
+      set('pin', s.pin);
+      set('is_private', s.isPrivate);
+      mp.section ??= this.#sectionFor(mp);
+      mp.config = group;
+      await this.persist!(mp.section, group);
+    }
+    return { streaming: 'edited', id: s.id, permanent };
   }
 
-  destroy(body: Record<string, unknown>): Record<string, unknown> {
+  async destroy(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     const mp = this.named(body);
     this.#checkSecret(mp, body);
     check(body, [['permanent', 'boolean']]);
+    const permanent = this.#needPersist(body, 'destroy');
     this.kick(mp);
     this.mountpoints.delete(this.key(mp.id));
     this.#stopRecording(mp);
     mp.close();
+    if (permanent && mp.section !== undefined) await this.persist!(mp.section, undefined);
     return { streaming: 'destroyed', destroyed: mp.id };
   }
 

@@ -14,6 +14,8 @@ import type { Fanout } from './fanout.ts';
 export interface BoundPorts {
   port: number;
   rtcpPort?: number;
+  /** Simulcast: the ports of substreams 1 and 2. */
+  simulcastPorts?: number[];
 }
 
 const MAX_DATA_MESSAGE = 64 * 1024;
@@ -67,22 +69,18 @@ export class RtpSource {
       });
       return { port };
     }
-    // Each 'message' gets a fresh Buffer from Node, so the fan-out may keep it (keyframe buffer).
-    const keys = this.#srtp;
-    if (keys) {
-      // RFC 3711 s3.3: authenticate (replay window included) and decrypt in place.
-      const ctx = new SrtpContext(keys.suite === 32 ? SrtpProfile.AES128_CM_HMAC_SHA1_32 : SrtpProfile.AES128_CM_HMAC_SHA1_80, keys.key, keys.salt, { maxSsrcs: 8 });
-      sock.on('message', (msg) => {
-        if (this.#closed || msg.length < 12 || (msg[0] & 0xc0) !== 0x80) return;
-        const n = ctx.unprotectRtp(msg, 0, msg.length);
-        if (n >= 12) this.fanout.deliverRtp(index, msg.subarray(0, n));
-      });
-    } else {
-      sock.on('message', (msg) => {
-        if (!this.#closed && msg.length >= 12 && (msg[0] & 0xc0) === 0x80) this.fanout.deliverRtp(index, msg);
-      });
+    this.#onRtp(sock, index, 0);
+    const bound: BoundPorts = { port };
+    if (spec.simulcastPorts) {
+      // Substreams 1 and 2 on their own sockets, same address and multicast group.
+      bound.simulcastPorts = [];
+      for (const [i, p] of spec.simulcastPorts.entries()) {
+        const layer = await this.#bind(p, address, range, spec.mcast);
+        this.#onRtp(layer, index, i + 1);
+        bound.simulcastPorts.push(layer.address().port);
+      }
     }
-    if (spec.rtcpPort === undefined) return { port };
+    if (spec.rtcpPort === undefined) return bound;
     const rtcp = await this.#bind(spec.rtcpPort, address, range, spec.mcast);
     let peer: { address: string; port: number } | undefined;
     rtcp.on('message', (_msg, rinfo) => {
@@ -94,7 +92,27 @@ export class RtpSource {
       writePli(pli, 0, 1, s.ssrc >>> 0);
       rtcp.send(pli, peer.port, peer.address);
     };
-    return { port, rtcpPort: rtcp.address().port };
+    bound.rtcpPort = rtcp.address().port;
+    return bound;
+  }
+
+  /** RTP of stream `index`, substream `layer`, from `sock` into the fan-out. */
+  #onRtp(sock: dgram.Socket, index: number, layer: number): void {
+    // Each 'message' gets a fresh Buffer from Node, so the fan-out may keep it (keyframe buffer).
+    const keys = this.#srtp;
+    if (keys) {
+      // RFC 3711 s3.3: authenticate (replay window included) and decrypt in place.
+      const ctx = new SrtpContext(keys.suite === 32 ? SrtpProfile.AES128_CM_HMAC_SHA1_32 : SrtpProfile.AES128_CM_HMAC_SHA1_80, keys.key, keys.salt, { maxSsrcs: 8 });
+      sock.on('message', (msg) => {
+        if (this.#closed || msg.length < 12 || (msg[0] & 0xc0) !== 0x80) return;
+        const n = ctx.unprotectRtp(msg, 0, msg.length);
+        if (n >= 12) this.fanout.deliverRtp(index, msg.subarray(0, n), layer);
+      });
+    } else {
+      sock.on('message', (msg) => {
+        if (!this.#closed && msg.length >= 12 && (msg[0] & 0xc0) === 0x80) this.fanout.deliverRtp(index, msg, layer);
+      });
+    }
   }
 
   close(): void {

@@ -35,6 +35,11 @@ export interface StreamSpec {
   bufferMessage: boolean;
   /** Ignore a new SSRC for this many ms after the last packet of the current one. */
   collision: number;
+  /**
+   * Simulcast video (VP8/H.264): the ports of substreams 1 and 2 (0 = picked from the range; the
+   * stream's own `port` carries substream 0). Undefined = no simulcast.
+   */
+  simulcastPorts?: number[];
 }
 
 export interface RtspSpec {
@@ -72,6 +77,16 @@ export interface MountpointSpec {
   rtsp?: RtspSpec;
   /** SRTP-protected RTP sources (srtpsuite 32|80, srtpcrypto: base64 of the 30-byte key+salt). */
   srtp?: { suite: 32 | 80; key: Buffer; salt: Buffer };
+  /**
+   * End-to-end encrypted media (insertable streams): viewers' offers carry `e2ee: true` for
+   * janus.js, and payloads are opaque, so no keyframe detection or buffering.
+   */
+  e2ee: boolean;
+  /**
+   * Janus' helper threads for the fan-out. Accepted and kept for `info`; Portunus' fan-out is one
+   * loop in the event loop either way (see README: Helper threads).
+   */
+  threads: number;
 }
 
 const AUDIO_RATES: Record<string, [number, number?]> = {
@@ -139,7 +154,7 @@ function codecFacts(type: StreamType, r: Reader, codecKey: string, rtpmapKey: st
   return { codec, clockRate: 90000 };
 }
 
-function streamFrom(type: StreamType, r: Reader, keys: { port: string; rtcp: string; pt: string; codec: string; rtpmap: string; fmtp: string; mcast: string; iface: string; kf: string }, mid: string, rtpSource: boolean, lenient: boolean): StreamSpec {
+function streamFrom(type: StreamType, r: Reader, keys: { port: string; rtcp: string; pt: string; codec: string; rtpmap: string; fmtp: string; mcast: string; iface: string; kf: string; sim?: [string, string, string] }, mid: string, rtpSource: boolean, lenient: boolean): StreamSpec {
   const port = rtpSource ? r.int(keys.port, 65535) : 0;
   if (rtpSource && port === undefined && !lenient) throw missing(keys.port);
   const rtcpPort = r.int(keys.rtcp, 65535);
@@ -159,6 +174,13 @@ function streamFrom(type: StreamType, r: Reader, keys: { port: string; rtcp: str
   if (mcast !== undefined && mcast !== '') spec.mcast = mcast;
   const iface = r.str(keys.iface);
   if (iface !== undefined && iface !== '') spec.iface = iface;
+  if (keys.sim && type === 'video' && rtpSource && r.bool(keys.sim[0])) {
+    // As Janus: substreams 1 and 2 come on ports of their own (videoport2/3, port2/3).
+    if (spec.codec !== 'vp8' && spec.codec !== 'h264') throw new StreamingError(STREAMING_ERROR.CANT_CREATE, "Can't create mountpoint (simulcast needs VP8 or H.264)");
+    const port2 = r.int(keys.sim[1], 65535) ?? 0;
+    const port3 = r.int(keys.sim[2], 65535);
+    spec.simulcastPorts = port3 === undefined && r.has(keys.sim[1]) && port2 !== 0 ? [port2] : [port2, port3 ?? 0];
+  }
   return spec;
 }
 
@@ -168,7 +190,7 @@ function legacyStreams(r: Reader, rtpSource: boolean, lenient: boolean, fileSour
     out.push(streamFrom('audio', r, { port: 'audioport', rtcp: 'audiortcpport', pt: 'audiopt', codec: 'audiocodec', rtpmap: 'audiortpmap', fmtp: 'audiofmtp', mcast: 'audiomcast', iface: 'audioiface', kf: '-' }, 'a', rtpSource, lenient || fileSource));
   }
   if (r.bool('video')) {
-    out.push(streamFrom('video', r, { port: 'videoport', rtcp: 'videortcpport', pt: 'videopt', codec: 'videocodec', rtpmap: 'videortpmap', fmtp: 'videofmtp', mcast: 'videomcast', iface: 'videoiface', kf: 'videobufferkf' }, 'v', rtpSource, lenient));
+    out.push(streamFrom('video', r, { port: 'videoport', rtcp: 'videortcpport', pt: 'videopt', codec: 'videocodec', rtpmap: 'videortpmap', fmtp: 'videofmtp', mcast: 'videomcast', iface: 'videoiface', kf: 'videobufferkf', sim: ['videosimulcast', 'videoport2', 'videoport3'] }, 'v', rtpSource, lenient));
   }
   if (r.bool('data')) {
     out.push(streamFrom('data', r, { port: 'dataport', rtcp: '-', pt: '-', codec: 'datatype', rtpmap: '-', fmtp: '-', mcast: 'datamcast', iface: 'dataiface', kf: '-' }, 'd', rtpSource, lenient));
@@ -190,7 +212,7 @@ function mediaStreams(list: unknown, rtpSource: boolean, lenient: boolean): Stre
     if (mid === undefined) throw missing('mid');
     if (!/^[A-Za-z0-9_-]{1,16}$/.test(mid) || mids.has(mid)) throw invalid('mid');
     mids.add(mid);
-    const s = streamFrom(type, r, { port: 'port', rtcp: 'rtcpport', pt: 'pt', codec: 'codec', rtpmap: 'rtpmap', fmtp: 'fmtp', mcast: 'mcast', iface: 'iface', kf: 'videobufferkf' }, mid, rtpSource, lenient);
+    const s = streamFrom(type, r, { port: 'port', rtcp: 'rtcpport', pt: 'pt', codec: 'codec', rtpmap: 'rtpmap', fmtp: 'fmtp', mcast: 'mcast', iface: 'iface', kf: 'videobufferkf', sim: ['simulcast', 'port2', 'port3'] }, mid, rtpSource, lenient);
     const label = r.str('label');
     if (label !== undefined) s.label = label;
     const msid = r.str('msid');
@@ -243,7 +265,7 @@ export function parseMountpoint(body: Record<string, unknown>, id: number | stri
   const name = r.str('name') ?? sectionName ?? `mp-${String(id)}`;
   const spec: MountpointSpec = {
     id, name, description: r.str('description') ?? name, isPrivate: r.bool('is_private'), enabled: !r.has('enabled') || r.bool('enabled'),
-    source: type, legacy: !r.has('media'), streams: [],
+    source: type, legacy: !r.has('media'), streams: [], e2ee: r.bool('e2ee'), threads: r.int('threads', 64) ?? 0,
   };
   const metadata = r.str('metadata');
   if (metadata !== undefined) spec.metadata = metadata;
@@ -265,6 +287,12 @@ export function parseMountpoint(body: Record<string, unknown>, id: number | stri
   const rtpSource = type === 'rtp';
   spec.streams = r.has('media') ? mediaStreams(body.media, rtpSource, lenient) : legacyStreams(r, rtpSource, lenient, false);
   if (spec.streams.length === 0) throw new StreamingError(STREAMING_ERROR.CANT_CREATE, "Can't add 'rtp' stream, no audio, video or data have to be streamed...");
+  if (spec.e2ee) {
+    for (const st of spec.streams) {
+      st.bufferKeyframe = false;
+      if (st.simulcastPorts) throw new StreamingError(STREAMING_ERROR.CANT_CREATE, "Can't create mountpoint (simulcast needs readable payloads, not e2ee)");
+    }
+  }
   if (type === 'rtsp') spec.rtsp = rtspFrom(r, false);
   if (rtpSource && (r.has('srtpsuite') || r.has('srtpcrypto'))) spec.srtp = srtpFrom(r);
   return spec;

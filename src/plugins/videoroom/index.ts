@@ -29,7 +29,7 @@ import { settingsFrom } from './room-settings.ts';
 import { checkSecret, findRoom, handleRoomRequest, type RoomHost } from './room-requests.ts';
 import { Forwarder, type PubStream, type SubStream } from './streams.ts';
 import { negotiatePublisher, subscriberOfferSdp, type OfferLine } from './publisher-sdp.ts';
-import { saveJcfg } from './jcfg-write.ts';
+import { saveJcfg } from '../../config/jcfg-write.ts';
 import { startRecording, stopRecording, type RecordingContext } from './recording.ts';
 
 const SYNC = new Set(['create', 'edit', 'destroy', 'exists', 'list', 'allowed', 'kick', 'moderate', 'listparticipants', 'listforwarders', 'enable_recording', 'rtp_forward', 'stop_rtp_forward']);
@@ -48,6 +48,14 @@ interface HandleState {
 }
 
 const truthy = (v: unknown): boolean => v === true || v === 'true' || v === 'yes' || v === 1;
+
+/**
+ * require_e2ee: a publisher's offer must say `"e2ee": true` in its JSEP (janus.js does with
+ * Insertable Streams) unless this publisher already did. Janus 1.1.2 asks nothing of subscribers.
+ */
+function checkE2ee(room: Room, offer: Jsep, already: boolean): void {
+  if (room.settings.requireE2ee && offer.e2ee !== true && !already) throw vrError(VR_ERROR.UNAUTHORIZED, 'Room requires end-to-end encrypted media');
+}
 
 export class VideoRoomPlugin implements Plugin, RoomHost {
   readonly package = 'janus.plugin.videoroom';
@@ -271,10 +279,18 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
         // Validate everything before changing anything.
         const toAdd = add ? this.#resolveFeeds(room, add as unknown[]) : [];
         const toDrop = drop ? this.#matchUnsubscribe(sub, drop as unknown[]) : [];
-        for (const s of toDrop) s.detach();
+        for (const [s, from] of toDrop) if (from) s.detachFrom(from); else s.detach();
+        const hadData = sub.streams.some((s) => s.type === 'data');
         const added = toAdd.map(([pub, st]) => sub.addStream(st, pub.id));
         if (toAdd.length === 0 && toDrop.length === 0) {
           this.#gw.pushEvent(handle, { videoroom: 'updated', room: room.id, streams: sub.describe() }, { transaction: tx });
+          return;
+        }
+        // Data sources come and go on the one data m-line without a renegotiation (Janus 1.1.2
+        // answers such an update with a bare `updated`).
+        const dataOnly = (toAdd.every(([, st]) => st.type === 'data') && hadData) && toDrop.every(([s, from]) => s.type === 'data' && from !== undefined);
+        if (dataOnly) {
+          this.#gw.pushEvent(handle, { videoroom: 'updated', room: room.id }, { transaction: tx });
           return;
         }
         if (sub.flowing) this.#keyframesFor(sub, added);
@@ -294,15 +310,16 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
   }
 
   async #join(handle: PluginHandle, state: HandleState, tx: string, request: string, body: Record<string, unknown>, jsep: Jsep | undefined): Promise<void> {
-    check(body, [['room', 'id', true], ['ptype', 'string', true]], this.ids);
+    check(body, [['room', 'id', true], ['ptype', 'string', true], ['token', 'string']], this.ids);
     const room = findRoom(this, body);
-    checkSecret(room.settings.pin, body, 'pin', this.ids);
+    this.#checkJoin(room, body);
     const ptype = body.ptype as string;
     if (ptype === 'publisher') {
       check(body, [['id', 'id'], ['display', 'string'], ['token', 'string']], this.ids);
       if (room.checkAllowed && (typeof body.token !== 'string' || !room.allowed.has(body.token))) {
         throw vrError(VR_ERROR.UNAUTHORIZED, 'Unauthorized (not in the allowed list)');
       }
+      if (request === 'joinandconfigure' && jsep?.type === 'offer') checkE2ee(room, jsep, false);
       let id = body.id as Id | undefined;
       if (id !== undefined && id !== 0 && id !== '') {
         if (room.participants.has(id)) throw vrError(VR_ERROR.ID_EXISTS, `User ID ${String(id)} already exists`);
@@ -343,10 +360,11 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
       else {
         const pub = room.participants.get(body.feed as Id);
         if (!pub || !pub.publishing) throw vrError(VR_ERROR.NO_SUCH_FEED, `No such feed (${String(body.feed)})`);
-        wanted = pub.streams.filter((s) => s.type !== 'data' && !(s.type === 'audio' && body.offer_audio === false) && !(s.type === 'video' && body.offer_video === false)).map((s) => [pub, s]);
+        wanted = pub.streams.filter((s) => body[`offer_${s.type}`] !== false).map((s) => [pub, s]);
       }
       const sub = new Subscriber(room, handle, legacy, {
         layer: (s, st, substream) => this.#layerEvent(s, st, substream),
+        svc: (s, st) => this.#svcEvent(s, st),
         keyframe: (s, st) => this.#keyframeFor(st),
       });
       if (pvt !== undefined) sub.pvtId = pvt;
@@ -363,6 +381,19 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     throw vrError(VR_ERROR.INVALID_ELEMENT, 'Invalid element (ptype)');
   }
 
+  /**
+   * Who may join: with signed_tokens (and signed tokens in the core) the request's `token` must grant
+   * "janus.plugin.videoroom[room=<id>]", checked before the room's pin, which is still needed. That is
+   * Janus' documented rule; the 1.1.2 package refuses every room token (see videoroom-reference-tokens).
+   */
+  #checkJoin(room: Room, body: Record<string, unknown>): void {
+    const gw = this.#gw;
+    if (room.settings.signedTokens && (gw.authIsSigned?.() ?? false)) {
+      if (!(gw.authSignatureContains?.(this.package, body.token, `room=${String(room.id)}`) ?? false)) throw vrError(VR_ERROR.UNAUTHORIZED, 'Unauthorized (wrong token)');
+    }
+    checkSecret(room.settings.pin, body, 'pin', this.ids);
+  }
+
   /** `streams` items of join/subscribe/update: {feed, mid?}; each feed must be publishing. */
   #resolveFeeds(room: Room, items: unknown[]): Array<[Publisher, PubStream]> {
     const out: Array<[Publisher, PubStream]> = [];
@@ -376,14 +407,17 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
         const st = pub.streamByMid(it.mid);
         if (!st) throw vrError(VR_ERROR.NO_SUCH_FEED, `No such mid '${it.mid}' in feed ${String(pub.id)}`);
         out.push([pub, st]);
-      } else for (const st of pub.streams) if (st.type !== 'data') out.push([pub, st]);
+      } else for (const st of pub.streams) out.push([pub, st]);
     }
     return out;
   }
 
-  /** `streams` items of unsubscribe: {feed, mid?} or {sub_mid}. */
-  #matchUnsubscribe(sub: Subscriber, items: unknown[]): SubStream[] {
-    const out = new Set<SubStream>();
+  /**
+   * `streams` items of unsubscribe: {feed, mid?} or {sub_mid}. Each match is a subscriber stream and
+   * the one source to drop from it (a data m-line has several), or undefined for all of them.
+   */
+  #matchUnsubscribe(sub: Subscriber, items: unknown[]): Array<[SubStream, PubStream | undefined]> {
+    const out: Array<[SubStream, PubStream | undefined]> = [];
     for (const item of items) {
       if (typeof item !== 'object' || item === null || Array.isArray(item)) throw vrError(VR_ERROR.INVALID_ELEMENT, 'Invalid element type (streams should be an array of objects)');
       const it = item as Record<string, unknown>;
@@ -391,10 +425,16 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
       if (it.feed === undefined && it.sub_mid === undefined) throw vrError(VR_ERROR.MISSING_ELEMENT, 'Missing mandatory element (feed or sub_mid)');
       for (const s of sub.streams) {
         if (!s.active) continue;
-        if (typeof it.sub_mid === 'string' ? s.mid === it.sub_mid : s.feedId === it.feed && (it.mid === undefined || s.source?.mid === it.mid)) out.add(s);
+        if (typeof it.sub_mid === 'string') {
+          if (s.mid === it.sub_mid) out.push([s, undefined]);
+          continue;
+        }
+        const feed = sub.room.participants.get(it.feed as Id);
+        const sources = s.type === 'data' ? s.dataSources : s.source ? [s.source] : [];
+        for (const src of sources) if (feed?.streams.includes(src) && (it.mid === undefined || src.mid === it.mid)) out.push([s, src]);
       }
     }
-    return [...out];
+    return out;
   }
 
   #switch(sub: Subscriber, tx: string, body: Record<string, unknown>): void {
@@ -410,7 +450,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
       if (!pub || !pub.publishing) throw vrError(VR_ERROR.NO_SUCH_FEED, `No such feed (${String(it.feed)})`);
       const st = pub.streamByMid(it.mid as string);
       if (!st) throw vrError(VR_ERROR.NO_SUCH_FEED, `No such mid '${String(it.mid)}' in feed ${String(pub.id)}`);
-      if (st.type !== s.type || st.codec !== s.codec) throw vrError(VR_ERROR.INVALID_ELEMENT, `Invalid element (can't switch ${s.type}/${s.codec} to ${st.type}/${st.codec})`);
+      if (st.type !== s.type || st.codec !== s.codec || st.type === 'data') throw vrError(VR_ERROR.INVALID_ELEMENT, `Invalid element (can't switch ${s.type}/${s.codec} to ${st.type}/${st.codec})`);
       changes.push([s, pub, st]);
     }
     let n = 0;
@@ -425,12 +465,13 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
   }
 
   #configureSubscriber(sub: Subscriber, body: Record<string, unknown>): void {
-    check(body, [['streams', 'array'], ['mid', 'string'], ['send', 'boolean'], ['substream', 'positive'], ['temporal', 'positive']], this.ids);
+    const layers: Array<[string, 'positive']> = [['substream', 'positive'], ['temporal', 'positive'], ['spatial_layer', 'positive'], ['temporal_layer', 'positive']];
+    check(body, [['streams', 'array'], ['mid', 'string'], ['send', 'boolean'], ...layers], this.ids);
     const items: Array<Record<string, unknown>> = Array.isArray(body.streams) ? (body.streams as Array<Record<string, unknown>>) : [body];
     for (const it of items) {
       if (typeof it !== 'object' || it === null || Array.isArray(it)) throw vrError(VR_ERROR.INVALID_ELEMENT, 'Invalid element type (streams should be an array of objects)');
-      check(it, [['mid', 'string'], ['send', 'boolean'], ['substream', 'positive'], ['temporal', 'positive']], this.ids);
-      for (const k of ['substream', 'temporal'] as const) {
+      check(it, [['mid', 'string'], ['send', 'boolean'], ...layers], this.ids);
+      for (const k of ['substream', 'temporal', 'spatial_layer', 'temporal_layer'] as const) {
         if (typeof it[k] === 'number' && (it[k] as number) > 2) throw vrError(VR_ERROR.INVALID_ELEMENT, `Invalid value (${k} should be 0, 1 or 2)`);
       }
     }
@@ -451,6 +492,14 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
           s.temporalTarget = it.temporal;
           if (s.sim?.setTemporalTarget(it.temporal)) this.#layerEvent(sub, s, false);
         }
+        // VP9 SVC targets: going down takes effect at the next picture, going up spatially at a keyframe.
+        const svc = s.svc;
+        if (svc && typeof it.spatial_layer === 'number') {
+          const up = it.spatial_layer > svc.spatial;
+          svc.spatialTarget = it.spatial_layer;
+          if (up) this.#keyframeFor(s, true);
+        }
+        if (svc && typeof it.temporal_layer === 'number') svc.temporalTarget = it.temporal_layer;
       }
     }
   }
@@ -464,6 +513,10 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     const offer = jsep?.type === 'offer' ? jsep : undefined;
     if (jsep && jsep.type !== 'offer') throw vrError(VR_ERROR.INVALID_SDP_TYPE, `Unsupported SDP type '${jsep.type}'`);
     if (request === 'publish' && pub.publishing && offer) throw vrError(VR_ERROR.ALREADY_PUBLISHED, "Can't publish, already published");
+    if (offer) {
+      checkE2ee(room, offer, pub.e2ee);
+      if (offer.e2ee === true) pub.e2ee = true;
+    }
     if (offer && !pub.publishing && room.publishing().length >= room.settings.maxPublishers) {
       throw vrError(VR_ERROR.PUBLISHERS_FULL, `Maximum number of publishers (${room.settings.maxPublishers}) already reached`);
     }
@@ -477,9 +530,9 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
         throw vrError(VR_ERROR.INVALID_SDP, `Error parsing offer: ${err instanceof Error ? err.message : String(err)}`);
       }
       const n = negotiatePublisher(parsed, room.settings, offer.rid_order);
-      if (!n.streams.some((s) => s.type !== 'data')) {
+      if (n.streams.length === 0) {
         if (!pub.publishing) this.#gw.closePc(pub.handle);
-        throw vrError(VR_ERROR.INVALID_SDP, 'Error generating answer: no audio or video we can take in the offer');
+        throw vrError(VR_ERROR.INVALID_SDP, 'Error generating answer: nothing we can take in the offer');
       }
       first = !pub.publishing;
       // A renegotiation keeps subscribers and taps of the mids that stay.
@@ -488,7 +541,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
         if (old && old.type === ns.type && old.codec === ns.codec) {
           ns.sinks = old.sinks;
           ns.taps = old.taps;
-          for (const s of ns.sinks) s.source = ns;
+          for (const s of ns.sinks) s.replaceSource(old, ns);
           ns.muted = old.muted;
         }
       }
@@ -518,7 +571,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     if (record === true && pub.publishing) await startRecording(this.#rec, pub);
     else if (record === false) await stopRecording(pub);
     const data = joined ?? { videoroom: 'event', room: room.id, configured: 'ok' };
-    if (answer && !joined) {
+    if (answer) {
       // Janus describes what it took from the offer.
       const a = pub.streams.find((s) => s.type === 'audio');
       const v = pub.streams.find((s) => s.type === 'video');
@@ -526,7 +579,8 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
       if (v) data.video_codec = v.codec;
       data.streams = pub.streams.map((s) => describePubStream(s));
     }
-    this.#gw.pushEvent(pub.handle, data, answer ? { transaction: tx, jsep: { type: 'answer', sdp: answer } } : { transaction: tx });
+    const jsepOut = answer ? { type: 'answer' as const, sdp: answer, ...(pub.e2ee ? { e2ee: true } : {}) } : undefined;
+    this.#gw.pushEvent(pub.handle, data, jsepOut ? { transaction: tx, jsep: jsepOut } : { transaction: tx });
     if (first) this.#broadcast(room, { videoroom: 'event', room: room.id, publishers: [pub.describe()] }, pub);
   }
 
@@ -535,6 +589,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     sub.offerVersion++;
     const lines: OfferLine[] = sub.streams.map((s) => {
       const src = s.source;
+      if (s.type === 'data') return { type: 'application', mid: s.mid, active: true, codec: '', payloadType: 0, clockRate: 0, extmaps: [] };
       return {
         type: s.type === 'audio' ? 'audio' : 'video', mid: s.mid, active: src !== undefined, codec: s.codec, payloadType: s.payloadType,
         clockRate: src?.clockRate ?? (s.type === 'audio' ? 48000 : 90000), ...(src?.channels ? { channels: src.channels } : {}),
@@ -556,8 +611,8 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     const affected = new Set<Subscriber>();
     for (const st of pub.streams) {
       for (const sink of [...st.sinks]) {
-        sink.detach();
-        sink.feedId = undefined;
+        sink.detachFrom(st);
+        if (!sink.active) sink.feedId = undefined;
         affected.add(sink.owner as Subscriber);
       }
     }
@@ -603,6 +658,16 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     const data: Record<string, unknown> = { videoroom: 'event', room: sub.room.id, mid: st.mid };
     if (substream) data.substream = st.sim.substream;
     else data.temporal = st.sim.templayer;
+    this.#gw.pushEvent(sub.handle, data);
+  }
+
+  /** Janus tells a subscriber which VP9 SVC layers it now gets (only the ones that changed). */
+  #svcEvent(sub: Subscriber, st: SubStream): void {
+    const svc = st.svc;
+    if (!svc) return;
+    const data: Record<string, unknown> = { videoroom: 'event', room: sub.room.id, mid: st.mid };
+    if (svc.changedSpatial) data.spatial_layer = svc.spatial;
+    if (svc.changedTemporal) data.temporal_layer = svc.temporal;
     this.#gw.pushEvent(sub.handle, data);
   }
 
@@ -687,6 +752,23 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     this.#broadcast(pub.room, data, pub);
   }
 
+  /**
+   * A publisher's data-channel message goes to the subscribers of its data stream (text stays text),
+   * on a channel labelled with the publisher's id, as Janus 1.1.2 does.
+   */
+  incomingData(handle: PluginHandle, _label: string, data: Buffer | string): void {
+    const role = (handle.pluginState as HandleState | undefined)?.role;
+    if (role === undefined || role.kind !== 'publisher' || !role.publishing) return;
+    const st = role.streams.find((s) => s.type === 'data');
+    if (st !== undefined) this.#forwarder.forwardData(st, role.dataLabel, data);
+  }
+
+  /** A data channel of the peer is open: Janus relays data to a subscriber only from then on. */
+  dataReady(handle: PluginHandle): void {
+    const role = (handle.pluginState as HandleState | undefined)?.role;
+    if (role !== undefined) role.dataReady = true;
+  }
+
   incomingRtcp(handle: PluginHandle, packet: MediaPacket): void {
     const role = (handle.pluginState as HandleState).role;
     if (role === undefined || role.kind !== 'subscriber' || !packet.video) return;
@@ -704,6 +786,7 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     const role = state?.role;
     if (!role) return;
     role.pcUp = false;
+    role.dataReady = false;
     if (role.kind === 'publisher') this.#unpublish(role, true);
     else role.update();
   }
@@ -725,9 +808,12 @@ export class VideoRoomPlugin implements Plugin, RoomHost {
     const role = (handle.pluginState as HandleState | undefined)?.role;
     if (!role) return { state: 'none' };
     if (role.kind === 'publisher') {
-      return { type: 'publisher', room: role.room.id, id: role.id, private_id: role.privateId, ...(role.display !== undefined ? { display: role.display } : {}), publishing: role.publishing, streams: role.streams.map((s) => ({ mid: s.mid, type: s.type, codec: s.codec, packets: s.packets, subscribers: s.sinks.length })) };
+      return { type: 'publisher', room: role.room.id, id: role.id, private_id: role.privateId, ...(role.display !== undefined ? { display: role.display } : {}), ...(role.e2ee ? { e2ee: true } : {}), publishing: role.publishing, streams: role.streams.map((s) => ({ mid: s.mid, type: s.type, codec: s.codec, packets: s.packets, subscribers: s.sinks.length })) };
     }
-    return { type: 'subscriber', room: role.room.id, paused: role.paused, streams: role.streams.map((s) => ({ mid: s.mid, type: s.type, active: s.active, feed_id: s.feedId, packets: s.packets })) };
+    return {
+      type: 'subscriber', room: role.room.id, paused: role.paused,
+      streams: role.streams.map((s) => ({ mid: s.mid, type: s.type, active: s.active, feed_id: s.feedId, packets: s.packets, ...(s.type === 'data' ? { sources: s.dataSources.length } : {}), ...(s.svc ? { 'spatial-layer': s.svc.spatial, 'temporal-layer': s.svc.temporal } : {}) })),
+    };
   }
 }
 

@@ -60,6 +60,11 @@ export class Publisher {
   /** Streams answered and not unpublished. */
   publishing = false;
   pcUp = false;
+  dataReady = false;
+  /** The publisher said its media is end-to-end encrypted (JSEP `e2ee`). */
+  e2ee = false;
+  /** The label of the channel its data reaches subscribers on (Janus uses the publisher id). */
+  readonly dataLabel: string;
   bitrate = 0;
   lastRembMs = 0;
   lastFirMs = 0;
@@ -76,6 +81,7 @@ export class Publisher {
     this.room = room;
     this.handle = handle;
     this.id = id;
+    this.dataLabel = String(id);
     this.display = display;
     this.privateId = randomInt(1, 2 ** 32);
   }
@@ -92,19 +98,22 @@ export class Publisher {
     const v = this.streams.find((s) => s.type === 'video');
     if (a) e.audio_codec = a.codec;
     if (v) e.video_codec = v.codec;
-    e.streams = this.streams.map((s) => describePubStream(s));
-    if (this.room.settings.audiolevelEvent) e.talking = this.level.talking;
+    e.streams = this.streams.map((s) => describePubStream(s, this.level.talking));
+    if (this.streams.some((s) => s.type === 'audio' && s.audioLevelExtId > 0)) e.talking = this.level.talking;
     return e;
   }
 }
 
-export function describePubStream(s: PubStream): Record<string, unknown> {
+/** A publisher stream as `streams` lists it; `talking` only where the audio-level extension is negotiated (as Janus). */
+export function describePubStream(s: PubStream, talking?: boolean): Record<string, unknown> {
   const d: Record<string, unknown> = { type: s.type, mindex: s.mindex, mid: s.mid };
   if (s.disabled) d.disabled = true;
   if (s.type !== 'data') d.codec = s.codec;
   if (s.description !== undefined) d.description = s.description;
   if (s.muted) d.moderated = true;
   if (s.type === 'audio' && s.codec === 'opus' && s.fmtp?.includes('useinbandfec=1')) d.fec = true;
+  if (s.type === 'audio' && s.codec === 'opus' && s.fmtp?.includes('usedtx=1')) d.dtx = true;
+  if (talking !== undefined && s.type === 'audio' && s.audioLevelExtId > 0) d.talking = talking;
   if (s.simulcast) d.simulcast = true;
   return d;
 }
@@ -115,6 +124,8 @@ export class Subscriber implements SinkOwner {
   readonly handle: PluginHandle;
   readonly streams: SubStream[] = [];
   pcUp = false;
+  /** The subscriber opened a data channel (janus.js does when it answers an m=application). */
+  dataReady = false;
   /** Janus subscribers wait for `start` before anything is sent. */
   paused = true;
   flowing = false;
@@ -125,7 +136,7 @@ export class Subscriber implements SinkOwner {
   pvtId: number | undefined;
   readonly legacy: boolean;
   /** Callbacks into the plugin (events, PLIs). */
-  readonly hooks: { layer(s: Subscriber, st: SubStream, substream: boolean): void; keyframe(s: Subscriber, st: SubStream): void };
+  readonly hooks: { layer(s: Subscriber, st: SubStream, substream: boolean): void; svc(s: Subscriber, st: SubStream): void; keyframe(s: Subscriber, st: SubStream): void };
 
   constructor(room: Room, handle: PluginHandle, legacy: boolean, hooks: Subscriber['hooks']) {
     this.room = room;
@@ -142,11 +153,23 @@ export class Subscriber implements SinkOwner {
     this.hooks.layer(this, stream, substream);
   }
 
+  onSvcChange(stream: SubStream): void {
+    this.hooks.svc(this, stream);
+  }
+
   wantKeyframe(stream: SubStream): void {
     this.hooks.keyframe(this, stream);
   }
 
   addStream(source: PubStream, feedId: Id): SubStream {
+    if (source.type === 'data') {
+      // One data m-line per subscriber, whatever the number of data sources (as Janus).
+      const data = this.streams.find((s) => s.type === 'data');
+      if (data) {
+        data.addDataSource(source);
+        return data;
+      }
+    }
     // Reuse an inactive m-line of the same kind (as Janus recycles them), else add one.
     const free = this.streams.find((s) => !s.active && s.type === source.type && s.codec === source.codec && s.payloadType === source.payloadType);
     if (free) {
@@ -174,6 +197,12 @@ export class Subscriber implements SinkOwner {
 
 export function describeSubStream(room: Room, s: SubStream, ready: boolean): Record<string, unknown> {
   const d: Record<string, unknown> = { type: s.type, active: s.active, mindex: s.mindex, mid: s.mid, ready: ready && s.active, send: s.send };
+  if (s.type === 'data') {
+    // Janus lists the publishers feeding the data m-line.
+    d.sources = s.dataSources.length;
+    d.source_ids = s.dataSources.map((ps) => room.publishing().find((p) => p.streams.includes(ps))?.id).filter((id) => id !== undefined);
+    return d;
+  }
   if (!s.active || !s.source) return d;
   const feed = s.feedId !== undefined ? room.participants.get(s.feedId) : undefined;
   d.feed_id = s.feedId;
@@ -183,6 +212,10 @@ export function describeSubStream(room: Room, s: SubStream, ready: boolean): Rec
   d.codec = s.source.codec;
   if (s.sim) {
     d.simulcast = { substream: s.sim.substream, 'substream-target': s.sim.target, temporal: s.sim.templayer, 'temporal-target': s.sim.templayerTarget };
+  }
+  if (s.svc) {
+    const v = s.svc;
+    d.svc = { 'spatial-layer': v.spatial, 'target-spatial-layer': v.spatialTarget, 'temporal-layer': v.temporal, 'target-temporal-layer': v.temporalTarget };
   }
   return d;
 }

@@ -12,6 +12,20 @@ export const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 const VIDEO_ORIENT_URI = 'urn:3gpp:video-orientation';
 const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
 const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+const ABS_SEND_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
+
+/**
+ * The Opus fmtp Janus 1.1.2 answers a publisher with (and offers its subscribers): in-band FEC
+ * (RFC 7587 section 6.1) when the room has opus_fec and the offer asked for it, DTX whenever the offer
+ * asked for it; nothing else of the offer's (measured against Janus).
+ */
+export function opusFmtp(offered: string | undefined, room: RoomSettings): string | undefined {
+  const params = new Set((offered ?? '').toLowerCase().split(';').map((p) => p.trim().replace(/\s*=\s*/, '=')));
+  const out: string[] = [];
+  if (room.opusFec && params.has('useinbandfec=1')) out.push('useinbandfec=1');
+  if (params.has('usedtx=1')) out.push('usedtx=1');
+  return out.length > 0 ? out.join(';') : undefined;
+}
 
 /** The first `send` rid of each simulcast entry (RFC 8853 "a;b;c", alternatives "x,y", paused "~z"). */
 function sendRids(m: MediaSection): string[] {
@@ -63,11 +77,17 @@ export function negotiatePublisher(offer: SessionDescription, room: RoomSettings
       if (e.uri === VIDEO_ORIENT_URI) return room.videoorientExt;
       if (e.uri === PLAYOUT_DELAY_URI) return room.playoutdelayExt;
       if (e.uri === TWCC_URI) return room.transportWideCcExt;
-      return true;
+      // Janus does not negotiate abs-send-time with publishers.
+      return e.uri !== ABS_SEND_TIME_URI;
     });
     const c = m.codecs[0];
     if (!c) return;
     const codec = codecName(c.name);
+    if (codec === 'opus') {
+      const fmtp = opusFmtp(c.fmtp, room);
+      if (fmtp === undefined) delete c.fmtp;
+      else c.fmtp = fmtp;
+    }
     let simulcast: SimulcastLayout | undefined;
     if (m.kind === 'video') {
       simulcast = layoutOf(offer.media[i], m, codec, ridOrder);
@@ -83,6 +103,7 @@ export function negotiatePublisher(offer: SessionDescription, room: RoomSettings
       rtcpFb: c.rtcpFb.slice(), extmaps: m.extmaps.map((e) => ({ id: e.id, uri: e.uri })),
       audioLevelExtId: m.extmaps.find((e) => e.uri === AUDIO_LEVEL_URI)?.id ?? 0,
       ...(simulcast ? { simulcast } : {}),
+      ...(codec === 'vp9' && room.videoSvc ? { svc: true } : {}),
       ...(m.direction === 'inactive' ? {} : {}),
     }));
   });
@@ -96,7 +117,7 @@ const RELAYED_EXTS = new Set([AUDIO_LEVEL_URI, VIDEO_ORIENT_URI]);
 const RTPMAP: Record<string, string> = { opus: 'opus', pcmu: 'PCMU', pcma: 'PCMA', g722: 'G722', isac16: 'ISAC', isac32: 'ISAC', vp8: 'VP8', vp9: 'VP9', h264: 'H264', av1: 'AV1', h265: 'H265' };
 
 export interface OfferLine {
-  type: 'audio' | 'video';
+  type: 'audio' | 'video' | 'application';
   mid: string;
   active: boolean;
   codec: string;
@@ -111,6 +132,11 @@ export interface OfferLine {
 export function subscriberOfferSdp(lines: readonly OfferLine[], version: number, sessionId: number): string {
   const out = ['v=0', `o=- ${sessionId} ${version} IN IP4 127.0.0.1`, 's=VideoRoom', 't=0 0'];
   for (const l of lines) {
+    if (l.type === 'application') {
+      // RFC 8841 data channels; the core adds ICE/DTLS and bundles it with the media.
+      out.push('m=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 127.0.0.1', `a=mid:${l.mid}`, 'a=sctp-port:5000');
+      continue;
+    }
     out.push(`m=${l.type} 9 UDP/TLS/RTP/SAVPF ${l.payloadType}`, 'c=IN IP4 127.0.0.1', `a=mid:${l.mid}`, l.active ? 'a=sendonly' : 'a=inactive', 'a=rtcp-mux');
     const name = RTPMAP[l.codec] ?? l.codec;
     out.push(`a=rtpmap:${l.payloadType} ${name}/${l.clockRate}${l.type === 'audio' && l.codec === 'opus' ? '/2' : l.channels && l.channels > 1 ? `/${l.channels}` : ''}`);

@@ -12,6 +12,7 @@ import type { GatewayFacade, MediaPacket, PluginHandle } from '../../core/plugin
 import { RtpView } from '../../media/rtp.ts';
 import { SeqTsRewriter } from '../../media/rtp-rewriter.ts';
 import { SimulcastSelector, type SimulcastLayout } from '../../media/simulcast.ts';
+import { Vp9SvcSelector } from '../../media/vp9-svc.ts';
 import type { Extmap } from '../../core/webrtc/sdp.ts';
 
 export type StreamType = 'audio' | 'video' | 'data';
@@ -35,6 +36,8 @@ export interface PubStream {
   extmaps: Extmap[];
   audioLevelExtId: number;
   simulcast?: SimulcastLayout;
+  /** VP9 SVC layers are selected per subscriber (room video_svc with VP9). */
+  svc?: boolean;
   disabled: boolean;
   /** Muted by a moderator: nothing is relayed. */
   muted: boolean;
@@ -93,7 +96,11 @@ export interface SinkOwner {
   readonly handle: PluginHandle;
   /** The PeerConnection is up and the subscriber has not paused. */
   flowing: boolean;
+  /** A data channel of the subscriber is open. */
+  dataReady: boolean;
   onLayerChange(stream: SubStream, substream: boolean): void;
+  /** The VP9 SVC layers forwarded on `stream` changed. */
+  onSvcChange(stream: SubStream): void;
   /** Ask the publisher of `stream` for a keyframe (rate-limited there). */
   wantKeyframe(stream: SubStream): void;
 }
@@ -117,8 +124,12 @@ export class SubStream {
   simEpoch = -1;
   substreamTarget = 2;
   temporalTarget = 2;
-  /** Packets and payload bytes relayed. */
+  /** VP9 SVC selection, for a source with svc; its targets are kept across sources. */
+  svc: Vp9SvcSelector | null = null;
+  /** Packets (data: messages) relayed. */
   packets = 0;
+  /** The publishers' data streams feeding a data m-line (source is the first of them). */
+  readonly dataSources: PubStream[] = [];
   readonly packet: MediaPacket;
 
   constructor(owner: SinkOwner, mindex: number, source: PubStream, feedId: number | string) {
@@ -136,12 +147,20 @@ export class SubStream {
 
   /** Start taking packets from `source` (join, switch). */
   attach(source: PubStream): void {
+    if (this.type === 'data') {
+      this.addDataSource(source);
+      return;
+    }
     this.detach();
     this.source = source;
     source.sinks.push(this);
     this.rewriter.switchSource();
     this.sim = null;
     this.refreshSimulcast();
+    if (source.svc) {
+      this.svc ??= new Vp9SvcSelector();
+      this.svc.reset();
+    } else this.svc = null;
   }
 
   /** (Re)build the simulcast selector with the SSRCs the source learned (on attach, or when one is learned). */
@@ -161,17 +180,58 @@ export class SubStream {
 
   /** Stop taking packets (unsubscribe, the feed unpublished, the subscriber left). */
   detach(): void {
+    if (this.type === 'data') {
+      for (const s of this.dataSources) unlink(s, this);
+      this.dataSources.length = 0;
+      this.source = undefined;
+      return;
+    }
     const s = this.source;
     if (!s) return;
-    const i = s.sinks.indexOf(this);
-    if (i >= 0) s.sinks.splice(i, 1);
+    unlink(s, this);
     this.source = undefined;
     this.sim = null;
+  }
+
+  /**
+   * Janus gives a subscriber one data m-line fed by any number of publishers' data streams: add one
+   * more source (attach() for data keeps the others).
+   */
+  addDataSource(source: PubStream): void {
+    if (this.dataSources.includes(source)) return;
+    this.dataSources.push(source);
+    source.sinks.push(this);
+    this.source ??= source;
+  }
+
+  /** The publisher renegotiated: the same m-line goes on as a new stream object. */
+  replaceSource(old: PubStream, now: PubStream): void {
+    const i = this.dataSources.indexOf(old);
+    if (i >= 0) this.dataSources[i] = now;
+    if (this.source === old) this.source = now;
+  }
+
+  /** Stop taking packets from one source (for data, the others stay). */
+  detachFrom(source: PubStream): void {
+    if (this.type !== 'data') {
+      if (this.source === source) this.detach();
+      return;
+    }
+    const i = this.dataSources.indexOf(source);
+    if (i < 0) return;
+    this.dataSources.splice(i, 1);
+    unlink(source, this);
+    this.source = this.dataSources[0];
   }
 
   get active(): boolean {
     return this.source !== undefined;
   }
+}
+
+function unlink(source: PubStream, sink: SubStream): void {
+  const i = source.sinks.indexOf(sink);
+  if (i >= 0) source.sinks.splice(i, 1);
 }
 
 /** Forwarding state shared by one plugin instance (one view and one scratch: Node runs one packet at a time). */
@@ -209,6 +269,13 @@ export class Forwarder {
         if (sim.changedSubstream) sink.owner.onLayerChange(sink, true);
         if (sim.changedTemporal) sink.owner.onLayerChange(sink, false);
         if (!keep) continue;
+      } else if (sink.svc !== null) {
+        const svc = sink.svc;
+        view.wrap(buf);
+        const keep = svc.process(view, sink.rewriter, nowMs);
+        if (svc.needPli) sink.owner.wantKeyframe(sink);
+        if (svc.changedSpatial || svc.changedTemporal) sink.owner.onSvcChange(sink);
+        if (!keep) continue;
       } else {
         view.wrap(buf);
         sink.rewriter.rewrite(view, nowMs);
@@ -220,5 +287,19 @@ export class Forwarder {
     }
     if (dirty) this.#head.copy(buf, 0, 0, headLen);
     return true;
+  }
+
+  /** Relay one data-channel message of a publisher to every subscriber of its data stream, same label. */
+  forwardData(stream: PubStream, label: string, data: Buffer | string): void {
+    stream.packets++;
+    stream.bytes += data.length;
+    const sinks = stream.sinks;
+    if (stream.muted || stream.disabled) return;
+    for (let i = 0; i < sinks.length; i++) {
+      const sink = sinks[i];
+      if (!sink.send || !sink.owner.flowing || !sink.owner.dataReady) continue;
+      sink.packets++;
+      this.gw.relayData(sink.owner.handle, label, data);
+    }
   }
 }

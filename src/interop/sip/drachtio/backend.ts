@@ -8,7 +8,7 @@
  * digest client only takes a password).
  */
 import { randomBytes } from 'node:crypto';
-import type { AccountConfig, AccountEvents, CallEvents, SipAccount, SipBackend, SipCall, SipResponseInfo } from '../backend.ts';
+import type { AccountConfig, AccountEvents, CallEvents, CallOptions, SipAccount, SipBackend, SipCall, SipResponseInfo } from '../backend.ts';
 import { DrachtioCall, type CallContext } from './call.ts';
 import { headerObject, requestInfo, responseInfo, Srf, stopSrf, type SrfConnection, type SrfRequest, type SrfResponse } from './srf.ts';
 
@@ -148,7 +148,9 @@ class DrachtioAccount implements SipAccount {
     this.events.incomingCall(call, req.body || undefined, requestInfo(req));
   }
 
-  call(uri: string, sdp: string, headers: string[], events: CallEvents): Promise<SipCall> {
+  call(uri: string, sdp: string, headers: string[], events: CallEvents, options: CallOptions = {}): Promise<SipCall> {
+    // Not on this backend (yet): offerless outgoing INVITEs; `referrer` (NOTIFY sipfrag) is not sent.
+    if (options.lateOffer) return Promise.reject(new Error('late offer is not supported by the drachtio backend'));
     return new Promise((resolve, reject) => {
       let call: DrachtioCall | undefined;
       const dialog = this.srf.createUAC(uri, {
@@ -295,6 +297,8 @@ export class DrachtioSipBackend implements SipBackend {
 
   async createAccount(config: AccountConfig, events: AccountEvents): Promise<SipAccount> {
     if (this.#closed) throw new Error('backend closed');
+    // The drachtio server owns the SIP transports: TLS would be its own sips listener, not ours.
+    if (config.tls) throw new Error('TLS accounts are not supported by the drachtio backend');
     const account = new DrachtioAccount(this.#srf, config, events, await this.#address(config.transport), this.log);
     this.#accounts.set(account.token, account);
     const close = account.close.bind(account);

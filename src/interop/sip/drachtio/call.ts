@@ -48,8 +48,12 @@ export class DrachtioCall implements SipCall {
   }
 
   /** The dialog exists (200 sent or received): wire its in-dialog requests. */
-  attachDialog(dialog: SrfDialog): void {
+  attachDialog(dialog: SrfDialog, offerless = false): void {
     this.#dialog = dialog;
+    // Late offer (RFC 3264 section 4): our offer went in the 200 OK, the far side answers in the ACK.
+    if (offerless) dialog.on('ack', (req) => {
+      if (req.body) this.#events?.lateAnswer?.(req.body);
+    });
     this.#invite = undefined;
     this.#uas = undefined;
     dialog.on('destroy', () => this.end(200, 'Session Terminated', false));
@@ -70,8 +74,10 @@ export class DrachtioCall implements SipCall {
     dialog.on('refer', (req, res) => {
       // RFC 3515: accept (202); the plugin tells the app, which places the new call itself.
       res.send(202);
-      // Referred-By as the header gives it, as the embedded backend passes it on.
-      this.#events?.refer(nameAddr(req.get('refer-to')).uri, req.get('referred-by'));
+      // Referred-By as the header gives it, as the embedded backend passes it on; an attended
+      // transfer's Replaces (RFC 3891) comes escaped in the Refer-To URI's headers.
+      const referTo = nameAddr(req.get('refer-to')).uri;
+      this.#events?.refer(referTo, req.get('referred-by'), uriReplaces(referTo));
     });
   }
 
@@ -89,8 +95,9 @@ export class DrachtioCall implements SipCall {
     const uas = this.#uas;
     if (!uas) throw new Error('not an incoming call');
     this.localSdp = sdp;
+    const offerless = !uas.req.body;
     const dialog = await this.ctx.createUAS(uas.req, uas.res, sdp, headerObject(headers, { Contact: this.ctx.contact, 'Content-Type': 'application/sdp' }));
-    this.attachDialog(dialog);
+    this.attachDialog(dialog, offerless);
   }
 
   async decline(code: number, headers: string[] = []): Promise<void> {
@@ -141,7 +148,26 @@ export class DrachtioCall implements SipCall {
     return this.#request('MESSAGE', headerObject(headers, { 'Content-Type': contentType }), body);
   }
 
-  refer(target: string): Promise<SipResponseInfo> {
-    return this.#request('REFER', { 'Refer-To': `<${target}>`, 'Referred-By': `<${this.ctx.identity}>`, Contact: this.ctx.contact });
+  /** Blind, or attended with `replaces` escaped into the Refer-To URI (RFC 3891, RFC 3261 19.1.1). */
+  refer(target: string, replaces?: string): Promise<SipResponseInfo> {
+    const referTo = replaces === undefined ? `<${target}>` : `<${target}?Replaces=${encodeURIComponent(replaces)}>`;
+    return this.#request('REFER', { 'Refer-To': referTo, 'Referred-By': `<${this.ctx.identity}>`, Contact: this.ctx.contact });
+  }
+
+  dialogIds(): { callId: string; localTag: string; remoteTag: string } | undefined {
+    const d = this.#dialog;
+    return d ? { callId: d.sip.callId, localTag: d.sip.localTag, remoteTag: d.sip.remoteTag } : undefined;
+  }
+}
+
+/** The unescaped Replaces header of a URI's headers part (sip:x@y?Replaces=...), if any. */
+export function uriReplaces(uri: string): string | undefined {
+  const m = /[?&]replaces=([^&]*)/i.exec(uri);
+  if (!m) return undefined;
+  try {
+    const v = decodeURIComponent(m[1]);
+    return /[\r\n\0]/.test(v) || v.length > 512 ? undefined : v;
+  } catch {
+    return undefined;
   }
 }

@@ -42,7 +42,7 @@ export interface SrfDialog {
   readonly sip: { callId: string; localTag: string; remoteTag: string };
   readonly local: { uri: string; sdp: string; contact: string };
   readonly remote: { uri: string; sdp: string };
-  on(event: 'destroy', fn: (req: SrfRequest) => void): this;
+  on(event: 'destroy' | 'ack', fn: (req: SrfRequest) => void): this;
   on(event: 'modify' | 'info' | 'message' | 'refer' | 'notify' | 'options' | 'update', fn: (req: SrfRequest, res: SrfResponse) => void): this;
   destroy(opts?: { headers?: Record<string, string> }): Promise<unknown>;
   modify(sdp: string, opts?: { headers?: Record<string, string> }): Promise<string>;

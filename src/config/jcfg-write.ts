@@ -1,6 +1,6 @@
 /**
  * Writes a configuration object back as libconfig-style jcfg text (what parseJcfg reads), for
- * permanent rooms (Janus rewrites janus.plugin.videoroom.jcfg the same way). The file is replaced
+ * permanent rooms and mountpoints (Janus rewrites its plugins' .jcfg files the same way). The file is replaced
  * atomically: written beside, then renamed.
  */
 import { rename, writeFile } from 'node:fs/promises';
@@ -13,7 +13,11 @@ function value(v: unknown, indent: string): string {
   if (typeof v === 'string') return quote(v);
   if (typeof v === 'number' || typeof v === 'bigint') return String(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (Array.isArray(v)) return `[${v.map((x) => value(x, indent)).join(', ')}]`;
+  // libconfig: arrays `[]` hold scalars only; groups go in a list `()` (the multistream `media`).
+  if (Array.isArray(v)) {
+    const scalars = v.every((x) => typeof x !== 'object' || x === null);
+    return scalars ? `[${v.map((x) => value(x, indent)).join(', ')}]` : `(${v.map((x) => value(x, indent)).join(', ')})`;
+  }
   if (typeof v === 'object' && v !== null) return group(v as Record<string, unknown>, indent);
   return '""';
 }
