@@ -196,3 +196,34 @@ test('drachtio: late offer, an INVITE without SDP, accept with an offer, the ans
   });
   h.client.close();
 });
+
+test('drachtio: attended transfer, REFER with Refer-To <target?Replaces=other call;to-tag;from-tag>', async () => {
+  const master = await guest(wsUrl, 'tina');
+  const reg = master.resultOf(master.client.messages.find((m) => master.resultOf(m)?.event === 'registered')!);
+  const helper = await sipHandle(wsUrl);
+  await helper.send({ request: 'register', type: 'helper', master_id: reg.master_id });
+  await helper.sipEvent((r) => r.event === 'registered');
+  await withSipp('uas-attended.xml', { rtpEcho: true }, (transferee) => withSipp('uas-echo.xml', { rtpEcho: true }, async (target) => {
+    const callIds: string[] = [];
+    for (const [h, farSide] of [[master, transferee], [helper, target]] as const) {
+      const pc = tracker.peer();
+      await placeCall(h, far(farSide.port), pc);
+      const accepted = await h.sipEvent((r) => r.event === 'accepted');
+      callIds.push((accepted.plugindata as { data: { call_id: string } }).data.call_id);
+      await pc.setRemoteDescription(accepted.jsep);
+    }
+    await master.send({ request: 'transfer', uri: far(target.port), replace: callIds[1] });
+    assert.equal(master.resultOf(await master.sipEvent((r) => r.event === 'referred')).code, 202);
+    await master.sipEvent((r) => r.event === 'hangup');
+    assert.equal(await transferee.exited, 0, transferee.errors());
+    const tlog = target.messages();
+    const ourTag = /^From: .*;tag=([^;\s]+)/m.exec(tlog)![1];
+    const theirTag = /^To: .*;tag=([^;\s]+)/m.exec(tlog.slice(tlog.indexOf('SIP/2.0 200 OK')))![1];
+    const referTo = /^Refer-To: (.*)$/m.exec(transferee.messages())![1].trim();
+    assert.equal(referTo, `<${far(target.port)}?Replaces=${encodeURIComponent(`${callIds[1]};to-tag=${theirTag};from-tag=${ourTag}`)}>`);
+    await helper.send({ request: 'hangup' });
+    await helper.sipEvent((r) => r.event === 'hangup');
+  }));
+  master.client.close();
+  helper.client.close();
+});
