@@ -43,11 +43,11 @@ export async function guest(wsUrl: string, user: string): Promise<Handle> {
 }
 
 /** Offer audio from `pc` and send the call; `got` collects what the peer receives. */
-export async function placeCall(h: Handle, uri: string, pc: RTCPeerConnection) {
+export async function placeCall(h: Handle, uri: string, pc: RTCPeerConnection, extra: Record<string, unknown> = {}) {
   const got: RtpPacket[] = [];
   pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => got.push(p)));
   const offer = await offerWith(pc, ['audio'], false);
-  await h.send({ request: 'call', uri }, { type: 'offer', sdp: offer.sdp });
+  await h.send({ request: 'call', uri, ...extra }, { type: 'offer', sdp: offer.sdp });
   return { got, offer };
 }
 
