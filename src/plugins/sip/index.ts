@@ -12,6 +12,7 @@ import type { PortunusConfig } from '../../config/types.ts';
 import { parsePortRangeString, type PortRange } from '../../media/udp-ports.ts';
 import type { AccountConfig, CallEvents, CallOptions, IncomingRequestInfo, SipAccount, SipBackend, SipCall } from '../../interop/sip/backend.ts';
 import { EmbeddedSipBackend } from '../../interop/sip/embedded.ts';
+import { DrachtioSipBackend } from '../../interop/sip/drachtio/backend.ts';
 import { bridgedLines, defaultLocalIp, RtpBridge } from '../../interop/sip/rtp-bridge.ts';
 import {
   answerReoffer, sipAnswerFromWebrtc, sipMediaLines, sipOfferFromWebrtc, webrtcAnswerFromSip, webrtcOfferFromSip, withDirection, SdpError,
@@ -144,7 +145,10 @@ export class SipPlugin implements Plugin {
       tls: typeof g.sips_certs_dir === 'string' && g.sips_certs_dir !== '' ? loadSipsCerts(g.sips_certs_dir, gateway.log) : undefined,
     };
     const log = { debug: (m: string) => gateway.log.debug(m), warn: (m: string) => gateway.log.warn(m) };
-    this.#backend = new EmbeddedSipBackend(log);
+    // sip_backend = "drachtio": a drachtio server does the SIP (src/interop/sip/drachtio).
+    this.#backend = str(g.sip_backend, 'embedded') === 'drachtio'
+      ? new DrachtioSipBackend({ host: str(g.drachtio_host, '127.0.0.1'), port: Number(g.drachtio_port) > 0 ? Number(g.drachtio_port) : 9022, secret: str(g.drachtio_secret, 'cymru') }, log)
+      : new EmbeddedSipBackend(log);
   }
 
   async destroy(): Promise<void> {
