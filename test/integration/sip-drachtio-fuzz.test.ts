@@ -60,8 +60,7 @@ test('drachtio: mutated and odd SIP from the network never takes the gateway dow
     request('MESSAGE', 8, { body: '\u00ff\u0000\u0001', contentType: 'application/octet-stream' }),
   ];
   // One clean incoming call first, left ringing: the INVITEs that follow find the account busy (486,
-  // missed_call). Bursts of INVITEs to an idle account would each open an RTP bridge before the
-  // plugin marks the handle busy (a plugin race, reported; not the backend's).
+  // missed_call). A burst of INVITEs to an idle account is the next test.
   await send(request('INVITE', 0, { body: SDP }));
   await h.sipEvent((r) => r.event === 'incomingcall');
   for (const t of odd) await send(t);
@@ -96,4 +95,22 @@ test('drachtio: mutated and odd SIP from the network never takes the gateway dow
   } finally {
     sipp.stop();
   }
+});
+
+test('three INVITEs at once to an idle account: one incomingcall, two missed_call (486)', async () => {
+  const h = await guest(wsUrl, 'race');
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  const send = (text: string) => new Promise<void>((r) => sock.send(Buffer.from(text, 'latin1'), standin.sipPort, '127.0.0.1', () => r()));
+  // Sent back to back: each reaches the plugin while the previous one's RTP bridge is still opening.
+  for (const n of [501, 502, 503]) await send(request('INVITE', n, { body: SDP, uri: `sip:race@127.0.0.1:${standin.sipPort}` }));
+  await h.sipEvent((r) => r.event === 'incomingcall', 10000);
+  const deadline = Date.now() + 5000;
+  const count = (ev: string) => h.client.messages.filter((m) => h.resultOf(m)?.event === ev).length;
+  while (count('missed_call') < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(count('incomingcall'), 1, 'one INVITE takes the handle');
+  assert.equal(count('missed_call'), 2, 'the other two are answered busy');
+  sock.close();
+  h.client.close();
 });

@@ -491,6 +491,7 @@ export class SipPlugin implements Plugin {
       return;
     }
     const { bridge, offer, sdes } = taken;
+    if (this.#takenMeanwhile(s, bridge)) return this.#incoming(s, sip, sdp, info);
     const call: ActiveCall = {
       sip, callId: info.callId, status: 'incoming', bridge, sipOffer: sdp, peer: info.from, onHold: false, recording: new CallRecording(),
       ...(sdes.sdes ? { sdes: sdes.sdes } : {}),
@@ -502,6 +503,16 @@ export class SipPlugin implements Plugin {
     this.#event(s, {
       event: 'incomingcall', username: info.from, ...(info.displayName ? { displayname: info.displayName } : {}), callee: info.to, call_id: info.callId,
     }, { jsep: { type: 'offer', sdp: offer.sdp } });
+  }
+
+  /**
+   * Opening a bridge awaits: another INVITE may have taken the handle (or it went away) meanwhile.
+   * Then this bridge is closed and the INVITE goes back through #incoming (helper, 486 or nothing).
+   */
+  #takenMeanwhile(s: SipSession, bridge: RtpBridge): boolean {
+    if (!s.destroyed && !s.call) return false;
+    bridge.close();
+    return true;
   }
 
   /** A SIP offer (incoming INVITE, or the 2xx of our offerless INVITE): its SDES, the browser's offer, the bridge. */
@@ -535,6 +546,7 @@ export class SipPlugin implements Plugin {
    */
   async #incomingOfferless(s: SipSession, sip: SipCall, info: IncomingRequestInfo): Promise<void> {
     const bridge = await RtpBridge.open({ localIp: this.#settings.localMediaIp, range: this.#settings.range }, []);
+    if (this.#takenMeanwhile(s, bridge)) return this.#incoming(s, sip, undefined, info);
     const call: ActiveCall = { sip, callId: info.callId, status: 'incoming', bridge, peer: info.from, onHold: false, recording: new CallRecording() };
     s.call = call;
     sip.setEvents(this.#callEvents(s, call));
