@@ -8,9 +8,9 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { RTCPeerConnection, RTCRtpCodecParameters, MediaStreamTrack, type RtpPacket } from 'werift';
+import { MediaStreamTrack, type RtpPacket } from 'werift';
 import { loopbackPeer as makePeer, waitConnected, rtpPacket, answerTo } from '../helpers/werift-peer.ts';
-import { startKamailio, startSipp, sipHandle, until, pcapRtp, freeUdpPort, peerTracker, type Kamailio } from './sip-peers.ts';
+import { startKamailio, startSipp, sipHandle, until, pcapRtp, freeUdpPort, pcmaPeer, peerTracker, type Kamailio } from './sip-peers.ts';
 import { drachtioGateway, placeCall } from './sip-drachtio-common.ts';
 
 const { standin, wsUrl } = await drachtioGateway('37000-37999');
@@ -102,16 +102,6 @@ test('drachtio: outgoing call through kamailio (407 answered) with audio both wa
     sipp.stop();
   }
 });
-
-const PCMA = new RTCRtpCodecParameters({ mimeType: 'audio/PCMA', clockRate: 8000, payloadType: 8 });
-const DTMF = new RTCRtpCodecParameters({ mimeType: 'audio/telephone-event', clockRate: 8000, payloadType: 101 });
-
-function pcmaPeer(): RTCPeerConnection {
-  return new RTCPeerConnection({
-    iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' },
-    bundlePolicy: 'max-bundle', codecs: { audio: [PCMA, DTMF] },
-  });
-}
 
 test('drachtio: incoming call through kamailio, incomingcall, accept, far-side PCMA and RFC 2833 byte for byte, browser audio echoed, BYE from the far side', async () => {
   const { h } = await registered('bob', 'builder');

@@ -8,13 +8,13 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { RTCPeerConnection, RTCRtpCodecParameters, MediaStreamTrack, type RtpPacket } from 'werift';
+import { MediaStreamTrack, type RtpPacket } from 'werift';
 import { startServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
 import { loopbackPeer as makePeer, offerWith, waitConnected, rtpPacket, answerTo } from '../helpers/werift-peer.ts';
 import sipPlugin from '../../src/plugins/sip/index.ts';
-import { startKamailio, startSipp, sipHandle, until, pcapRtp, freeUdpPort, type Kamailio } from './sip-peers.ts';
+import { startKamailio, startSipp, sipHandle, until, pcapRtp, freeUdpPort, pcmaPeer, type Kamailio } from './sip-peers.ts';
 import { peerTracker } from './sip-peers.ts';
 
 const server = await startServer(transportConfig((c) => {
@@ -102,16 +102,6 @@ for (const transport of ['udp', 'tcp'] as const) test(`outgoing call through kam
     sipp.stop();
   }
 });
-
-const PCMA = new RTCRtpCodecParameters({ mimeType: 'audio/PCMA', clockRate: 8000, payloadType: 8 });
-const DTMF = new RTCRtpCodecParameters({ mimeType: 'audio/telephone-event', clockRate: 8000, payloadType: 101 });
-
-function pcmaPeer(): RTCPeerConnection {
-  return new RTCPeerConnection({
-    iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' },
-    bundlePolicy: 'max-bundle', codecs: { audio: [PCMA, DTMF] },
-  });
-}
 
 test('incoming call through kamailio: incomingcall, accept, far-side audio and RFC 2833 byte for byte, browser audio echoed, BYE from the far side', async () => {
   const { h } = await registered('bob', 'builder');

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 
 export const SCENARIOS = join(dirname(fileURLToPath(import.meta.url)), 'sip-scenarios');
 
@@ -245,4 +246,15 @@ export function peerTracker<T extends { close(): Promise<unknown> }>(make: () =>
       for (const pc of peers) await pc.close().catch(() => undefined);
     },
   };
+}
+
+const PCMA = new RTCRtpCodecParameters({ mimeType: 'audio/PCMA', clockRate: 8000, payloadType: 8 });
+const DTMF = new RTCRtpCodecParameters({ mimeType: 'audio/telephone-event', clockRate: 8000, payloadType: 101 });
+
+/** A werift peer on 127.0.0.1 offering only PCMA and telephone-event (the far phones' codecs). */
+export function pcmaPeer(): RTCPeerConnection {
+  return new RTCPeerConnection({
+    iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' },
+    bundlePolicy: 'max-bundle', codecs: { audio: [PCMA, DTMF] },
+  });
 }
