@@ -1,166 +1,41 @@
 /**
- * The SIP plugin with kamailio as registrar and proxy (digest auth, generated config on 127.0.0.1)
- * and sipp as the far phone: REGISTER answered with a 401 challenge (wrong password refused, right
- * one registered), refresh, an outgoing call through kamailio (407 on the INVITE) with audio both
- * ways, an incoming call through kamailio (incomingcall, accept) where the far side's PCMA audio and
- * RFC 2833 digit arrive byte for byte at the browser peer and the browser's packets reach the far
- * side and come back, BYE from the far side, and a declined call (486).
+ * The SIP plugin on its embedded stack with kamailio as registrar and proxy and sipp as the far
+ * phone: the flows of sip-kamailio-flows.ts, the outgoing call over UDP and over TCP. What only this
+ * backend shows: a REGISTER with an HA1 instead of the password, and, in sipp's log, that kamailio's
+ * 407 was answered (CSeq 2) and that our Via and Contact name the transport used.
  */
-import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { MediaStreamTrack, type RtpPacket } from 'werift';
+import { createHash } from 'node:crypto';
 import { startServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { transportConfig } from '../helpers/transport.ts';
-import { loopbackPeer as makePeer, offerWith, waitConnected, rtpPacket, answerTo } from '../helpers/werift-peer.ts';
 import sipPlugin from '../../src/plugins/sip/index.ts';
-import { startKamailio, startSipp, sipHandle, until, pcapRtp, freeUdpPort, pcmaPeer, type Kamailio } from './sip-peers.ts';
-import { peerTracker } from './sip-peers.ts';
+import { kamailioFlows } from './sip-kamailio-flows.ts';
 
 const server = await startServer(transportConfig((c) => {
   c.pluginConfigs['janus.plugin.sip'] = { general: { local_ip: '127.0.0.1', rtp_port_range: '40000-49999' } };
 }), { logger: silentLogger(), plugins: [sipPlugin()] });
-const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
-// Every peer is closed at the end, even when a test fails half-way.
-const tracker = peerTracker(makePeer);
-const loopbackPeer = tracker.peer;
-after(tracker.closeAll);
-let kamailio: Kamailio;
-let farPort = 0;
-before(async () => {
-  farPort = await freeUdpPort();
-  kamailio = await startKamailio({ alice: 'wonderland', bob: 'builder', carol: 'singer' }, farPort);
-});
-after(async () => {
+
+kamailioFlows({
+  label: '',
+  wsUrl: `ws://127.0.0.1:${server.ports.ws}`,
+  transports: ['udp', 'tcp'],
   // The gateway first: its user agents unregister while kamailio still answers.
-  await server.close();
-  await kamailio?.stop();
-});
-
-async function registered(user: string, secret: string, extra: Record<string, unknown> = {}) {
-  const h = await sipHandle(wsUrl);
-  await h.send({ request: 'register', username: `sip:${user}@127.0.0.1`, secret, proxy: `sip:127.0.0.1:${kamailio.port}`, ...extra });
-  const first = await h.sipEvent((r, m) => r.event === 'registering' || (m.plugindata as { data: Record<string, unknown> }).data.error_code !== undefined);
-  assert.equal(h.resultOf(first)?.event, 'registering', JSON.stringify(first.plugindata));
-  const reg = h.resultOf(await h.sipEvent((r) => r.event === 'registered' || r.event === 'registration_failed'));
-  return { h, reg };
-}
-
-test('REGISTER: 401 challenge, wrong password refused, right one registered, refresh, unregister', async () => {
-  const bad = await registered('alice', 'nope');
-  assert.equal(bad.reg.event, 'registration_failed');
-  assert.equal(bad.reg.code, 401);
-  bad.h.client.close();
-  const { h, reg } = await registered('alice', 'wonderland', { register_ttl: 120, display_name: 'Alice' });
-  assert.deepEqual({ event: reg.event, username: reg.username, register_sent: reg.register_sent }, { event: 'registered', username: 'sip:alice@127.0.0.1', register_sent: true });
-  assert.equal(reg.expires, 120);
-  // HA1 instead of the password: MD5(user:realm:password), realm = the domain kamailio challenges with.
-  const { createHash } = await import('node:crypto');
-  const ha1 = createHash('md5').update('bob:127.0.0.1:builder').digest('hex');
-  const viaHa1 = await registered('bob', '', { secret: undefined, ha1_secret: ha1 });
-  assert.equal(viaHa1.reg.event, 'registered');
-  viaHa1.h.client.close();
-  const registeredCount = () => h.client.messages.filter((m) => h.resultOf(m)?.event === 'registered').length;
-  await h.send({ request: 'register', refresh: true });
-  await until(() => registeredCount() >= 2, 10000);
-  await h.send({ request: 'unregister' });
-  await h.sipEvent((r) => r.event === 'unregistering');
-  await h.sipEvent((r) => r.event === 'unregistered');
-  h.client.close();
-});
-
-for (const transport of ['udp', 'tcp'] as const) test(`outgoing call through kamailio over ${transport} (407 answered) with audio both ways, REFER, BYE from the far side`, async () => {
-  const sipp = await startSipp('uas-transfer.xml', { rtpEcho: true, extra: ['-p', String(farPort)] });
-  try {
-    const { h, reg } = await registered('alice', 'wonderland', transport === 'tcp' ? { force_tcp: true } : {});
-    assert.equal(reg.event, 'registered');
-    const pc = loopbackPeer();
-    const got: RtpPacket[] = [];
-    pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => got.push(p)));
-    const offer = await offerWith(pc, ['audio'], false);
-    await h.send({ request: 'call', uri: `sip:echo@127.0.0.1:${kamailio.port}` }, { type: 'offer', sdp: offer.sdp });
-    const accepted = await h.sipEvent((r) => r.event === 'accepted');
-    await pc.setRemoteDescription(accepted.jsep);
-    await waitConnected(pc);
-    for (let i = 0; i < 40; i++) {
-      offer.tracks[0].writeRtp(rtpPacket(111, 900 + i, 960 * i, 7777, 'kama'));
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    await until(() => got.length >= 25);
-    assert.equal(got[0].payload.subarray(0, 4).toString(), 'kama');
+  beforeKamailioStops: () => server.close(),
+  register: {
+    async registered(login) {
+      // HA1 instead of the password: MD5(user:realm:password), realm = the domain kamailio challenges with.
+      const ha1 = createHash('md5').update('bob:127.0.0.1:builder').digest('hex');
+      const viaHa1 = await login('bob', '', { secret: undefined, ha1_secret: ha1 });
+      assert.equal(viaHa1.reg.event, 'registered');
+      viaHa1.h.client.close();
+    },
+  },
+  outgoingInvite(sipp, transport) {
     // kamailio challenged the first INVITE (407) and consumed the credentials of the second.
     assert.match(sipp.messages(), /INVITE sip:echo@127\.0\.0\.1[^]*?CSeq: 2 INVITE/);
     // Our own Via and Contact (below kamailio's) name the transport we used.
     assert.match(sipp.messages(), new RegExp(`Via: SIP/2\\.0/${transport.toUpperCase()} 127\\.0\\.0\\.1:\\d+;[^\\r\\n]*branch=z9hG4bK\\d`));
     assert.match(sipp.messages(), new RegExp(`Contact: <sip:alice@127\\.0\\.0\\.1:\\d+;transport=${transport}`));
-    await h.send({ request: 'transfer', uri: 'sip:carol@example.com' });
-    await h.sipEvent((r) => r.event === 'hangup');
-    assert.equal(await sipp.exited, 0, sipp.errors());
-    await pc.close();
-    h.client.close();
-  } finally {
-    sipp.stop();
-  }
-});
-
-test('incoming call through kamailio: incomingcall, accept, far-side audio and RFC 2833 byte for byte, browser audio echoed, BYE from the far side', async () => {
-  const { h } = await registered('bob', 'builder');
-  const sipp = await startSipp('uac-incoming.xml', { rtpEcho: true, service: 'bob', remote: `127.0.0.1:${kamailio.port}` });
-  try {
-    const inc = await h.sipEvent((r) => r.event === 'incomingcall', 15000);
-    const r = h.resultOf(inc);
-    assert.match(String(r.username), /^sip:far@127\.0\.0\.1/);
-    assert.equal(r.displayname, 'Far Phone');
-    assert.equal(inc.jsep.type, 'offer');
-    assert.match(inc.jsep.sdp, /a=rtpmap:8 PCMA\/8000/);
-    assert.match(inc.jsep.sdp, /a=rtpmap:101 telephone-event\/8000/);
-    const pc = pcmaPeer();
-    const got: RtpPacket[] = [];
-    pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe((p) => got.push(p)));
-    pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendrecv' });
-    const answer = await answerTo(pc, inc.jsep);
-    await h.send({ request: 'accept' }, { type: 'answer', sdp: answer });
-    await h.sipEvent((x) => x.event === 'accepted');
-    await waitConnected(pc);
-    const track = pc.getTransceivers()[0].sender.track!;
-    for (let i = 0; i < 40; i++) {
-      track.writeRtp(rtpPacket(8, 100 + i, 160 * i, 3333, 'bob!'));
-      await new Promise((res) => setTimeout(res, 10));
-    }
-    await h.sipEvent((x) => x.event === 'hangup', 20000);
-    assert.equal(await sipp.exited, 0, sipp.errors());
-    // The far side's audio: g711a.pcap's PCMA payloads arrived unchanged, in order.
-    const sent = pcapRtp('/usr/share/sip-tester/g711a.pcap').filter((p) => p.pt === 8);
-    const pcma = got.filter((p) => p.header.payloadType === 8 && p.payload.subarray(0, 4).toString() !== 'bob!');
-    assert.ok(pcma.length >= 50, `PCMA packets from the far side: ${pcma.length}`);
-    const known = new Set(sent.map((p) => p.payload.toString('hex')));
-    const matching = pcma.filter((p) => known.has(p.payload.toString('hex')));
-    assert.equal(matching.length, pcma.length, 'every far-side PCMA payload is one sipp played, unchanged');
-    // RFC 2833: the digit's events passed through with their payload type and bytes (event 1).
-    const dtmf = got.filter((p) => p.header.payloadType === 101);
-    assert.ok(dtmf.length > 0, 'telephone-event packets arrived');
-    assert.equal(dtmf[0].payload[0], 1);
-    const played = pcapRtp('/usr/share/sip-tester/dtmf_2833_1.pcap').filter((p) => p.pt === 101);
-    assert.ok(played.some((p) => p.payload.equals(dtmf[0].payload)));
-    // The browser's packets reached the far side and its echo came back.
-    assert.ok(got.some((p) => p.payload.subarray(0, 4).toString() === 'bob!'), 'echo of the browser audio');
-    await pc.close();
-  } finally {
-    sipp.stop();
-    h.client.close();
-  }
-});
-
-test('incoming call declined: the far side gets 486', async () => {
-  const { h } = await registered('carol', 'singer');
-  const sipp = await startSipp('uac-declined.xml', { service: 'carol', remote: `127.0.0.1:${kamailio.port}` });
-  try {
-    await h.sipEvent((r) => r.event === 'incomingcall', 15000);
-    await h.send({ request: 'decline', code: 486 });
-    await h.sipEvent((r) => r.event === 'declining');
-    assert.equal(await sipp.exited, 0, sipp.errors());
-  } finally {
-    sipp.stop();
-    h.client.close();
-  }
+  },
 });
