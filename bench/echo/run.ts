@@ -5,8 +5,8 @@
  * (create, attach, offer/answer, ICE+DTLS connect). The peers run in a separate client process
  * (bench/echo/client.ts), one per measurement. See bench/README.md.
  *
- *   npm run bench:echo -- [--peers 5,20] [--seconds 10] [--runs 3] [--video-packets 2]
- *                         [--idle-seconds 2] [--only janus|portunus] [--warmup-rounds 3] [--no-warmup]
+ *   npm run bench:echo -- [--peers 5,20] [--seconds 10] [--runs 5] [--video-packets 2]
+ *                         [--idle-seconds 2] [--only janus|portunus] [--warmup-rounds 10] [--no-warmup]
  */
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -20,8 +20,11 @@ const ECHOTEST = 'janus.plugin.echotest';
 const IDLE_MS = 3000;
 const SETTLE_MS = 1500; // after a client process exits, before the next measurement
 const DRAIN_MS = 500;
-/** Warm-up rounds set up as many peers as the largest measured M (set-up code is JIT-compiled too). */
-const WARMUP_SECONDS = 3;
+/**
+ * Warm-up rounds set up as many peers as the largest measured M (set-up code is JIT-compiled too);
+ * 2 s of media each is plenty for the per-packet path (thousands of calls per second).
+ */
+const WARMUP_SECONDS = 2;
 /** 127.0.0.1 candidates, like the reference Janus with its shim. */
 const PORTUNUS_ARGS = ['--nat.ice_enforce_list', 'lo'];
 
@@ -36,7 +39,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { peers: [5, 20], seconds: 10, runs: 3, videoPackets: 2, idleSeconds: 2, warmupRounds: 3 };
+  const opts: Options = { peers: [5, 20], seconds: 10, runs: 5, videoPackets: 2, idleSeconds: 2, warmupRounds: 10 };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
@@ -59,7 +62,7 @@ function parseArgs(argv: string[]): Options {
       opts.only = v;
     } else if (flag === '--help' || flag === '-h') {
       process.stdout.write(
-        'usage: tsx bench/echo/run.ts [--peers 5,20] [--seconds 10] [--runs 3] [--video-packets 2] [--idle-seconds 2] [--only janus|portunus] [--warmup-rounds 3] [--no-warmup]\n',
+        'usage: tsx bench/echo/run.ts [--peers 5,20] [--seconds 10] [--runs 5] [--video-packets 2] [--idle-seconds 2] [--only janus|portunus] [--warmup-rounds 10] [--no-warmup]\n',
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${argv[i]}`);
