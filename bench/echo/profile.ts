@@ -2,6 +2,8 @@
  * Runs Portunus under `node --cpu-prof` with the bench/echo client (not part of the bench): warm-up
  * rounds, then `--rounds` measured client runs, then stops the server so V8 writes the profile.
  *   npx tsx bench/echo/profile.ts --dir /tmp/prof --peers 20 --seconds 10 --rounds 1 [--warmup 3]
+ * PROFILE_GAP_MS (default 1500) is the pause after each measured round: the bench leaves Portunus
+ * idle for about 8 s between its rounds (the other server's turn), which changes its set-up cost.
  */
 import { fork, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -58,7 +60,7 @@ for (let i = 0; i < rounds; i++) {
     process.stdout.write(`window setup ${r.setup.startUs} ${r.setup.endUs} stream ${r.stream.startUs} ${r.stream.endUs}\n`);
     process.stdout.write(`setup ${(r.setup.serverCpuMs / peers).toFixed(1)} ms/peer, stream ${(r.stream.serverCpuMs / echoed * 100).toFixed(2)} s/100k, idle ${(r.idle.serverCpuMs / r.idle.wallMs * 1000).toFixed(1)} ms/s\n`);
   } else process.stdout.write(`error ${r.message}\n`);
-  await new Promise((ok) => setTimeout(ok, 1500));
+  await new Promise((ok) => setTimeout(ok, Number(process.env.PROFILE_GAP_MS ?? 1500)));
 }
 if (stat) {
   stat.kill('SIGINT');
