@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { RTCPeerConnection, RTCRtpCodecParameters, type MediaStreamTrack, type RtpPacket } from 'werift';
+import { rtpPacket } from '../helpers/werift-peer.ts';
 
 export const SCENARIOS = join(dirname(fileURLToPath(import.meta.url)), 'sip-scenarios');
 
@@ -184,6 +185,23 @@ import assert from 'node:assert/strict';
 import { JanusWsClient, type JanusReply } from '../helpers/janus-client.ts';
 
 export type SipResult = Record<string, unknown> & { event?: string };
+
+/**
+ * Sends 50 Opus packets tagged 'tone' (sequence 500-549, 10 ms apart) on `track` of a call to a sipp
+ * that echoes RTP, and checks what came back into `got` through the bridge: our payload bytes, Opus
+ * payload type, one of our sequence tags.
+ */
+export async function toneEchoedBack(track: MediaStreamTrack, got: RtpPacket[]): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    track.writeRtp(rtpPacket(111, 500 + i, 960 * i, 4242, 'tone'));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await until(() => got.length >= 30);
+  assert.equal(got[0].header.payloadType, 111);
+  assert.equal(got[0].payload.subarray(0, 4).toString(), 'tone');
+  const seq = got[got.length - 1].payload.readUInt16BE(4);
+  assert.ok(seq >= 500 && seq < 550, `echoed sequence tag ${seq}`);
+}
 
 export async function until(cond: () => boolean, ms = 8000): Promise<void> {
   const end = Date.now() + ms;
