@@ -78,7 +78,9 @@ export async function startPortunus(opts: PortunusOptions = {}): Promise<Portunu
     '--websockets.wss', 'false', '--websockets.admin_ws', 'false',
     ...(opts.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', fd, fd] });
+  // PORTUNUS_NODE_ARGS: extra node/V8 flags for an A/B run, e.g. "--trace-gc".
+  const nodeArgs = (process.env.PORTUNUS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
   const httpUrl = `http://127.0.0.1:${http}/janus`;

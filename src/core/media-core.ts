@@ -17,7 +17,7 @@ import { EndpointError, type EndpointSettings } from './webrtc/peer-endpoint.ts'
 import { parseNatMapping, parsePortRange, selectHostAddresses } from './webrtc/candidate-policy.ts';
 import { SdpError } from './webrtc/sdp.ts';
 import { applyDtlsSpeedups, cacheFingerprints } from './webrtc/dtls-speedups.ts';
-import { applyMediaGcTuning } from './webrtc/gc-tuning.ts';
+import { applyMediaV8Tuning } from './webrtc/v8-tuning.ts';
 import { writePli, writeRemb } from '../media/rtcp-build.ts';
 
 export interface MediaCoreHost {
@@ -89,8 +89,9 @@ export class MediaCore {
     // node:crypto for the handshake's X25519 and signatures, our certificate parsed once (set-up CPU).
     applyDtlsSpeedups();
     cacheFingerprints(this.#certificate);
-    // Full GCs only when the old generation really grows (gc-tuning.ts: streaming CPU).
-    applyMediaGcTuning();
+    // Full GCs only when the old generation really grows, set-up code left to the interpreter
+    // longer (v8-tuning.ts: streaming and set-up CPU).
+    applyMediaV8Tuning();
     if (this.settings.hostAddresses.length === 0) {
       this.#host.log.warn('no local address passes ice_enforce_list/ice_ignore_list: PeerConnections will fail');
     }
