@@ -21,8 +21,9 @@
  * (`--trace-opt`: 3-16 functions, 14-75 ms of compile jobs per 20-peer round after 200 set-ups).
  * Code that runs once per peer gains little from TurboFan; the media path, run thousands of times
  * a second, still reaches it within seconds with a 16 times larger budget. bench/echo/profile.ts,
- * 20 peers, 8 s idle between rounds, 3 x 6 rounds each, alternating: set-up median 6.5 -> 5.5
- * CPU-ms per peer (worst round 10.5 -> 7.0), streaming 6.25 -> 6.03 CPU-s/100k. V8 reads the budget
+ * 20 peers, 8 s idle between rounds, alternating runs, set here against `--interrupt-budget=67584`
+ * on the command line (2 x 8 rounds each): set-up median 6.75 -> 6.0 CPU-ms per peer (worst round
+ * 9.5 -> 8.0), streaming 6.36 -> 6.36 CPU-s/100k (bench/README, fourth pass). V8 reads the budget
  * whenever it resets a function's counter, so it takes effect at run time.
  */
 import { setFlagsFromString } from 'node:v8';
