@@ -89,8 +89,7 @@ export class MediaCore {
     // node:crypto for the handshake's X25519 and signatures, our certificate parsed once (set-up CPU).
     applyDtlsSpeedups();
     cacheFingerprints(this.#certificate);
-    // Full GCs only when the old generation really grows, set-up code left to the interpreter
-    // longer (v8-tuning.ts: streaming and set-up CPU).
+    // Full GCs only when the old generation really grows (v8-tuning.ts: streaming CPU).
     applyMediaV8Tuning();
     if (this.settings.hostAddresses.length === 0) {
       this.#host.log.warn('no local address passes ice_enforce_list/ice_ignore_list: PeerConnections will fail');

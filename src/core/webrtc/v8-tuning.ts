@@ -15,27 +15,18 @@
  * young generation, so full collections happen only when the old generation really grows. V8 reads
  * it each time it sets the next limit (after every full GC).
  *
- * `--interrupt-budget` (set-up CPU). Most of the set-up path (signalling, SDP, werift's ICE and
- * DTLS) runs once per peer, so with V8's default budget (67584) its functions reach TurboFan one
- * after another over hundreds of set-ups, and each compile is paid inside some later set-up
- * (`--trace-opt`: 3-16 functions, 14-75 ms of compile jobs per 20-peer round after 200 set-ups).
- * Code that runs once per peer gains little from TurboFan; the media path, run thousands of times
- * a second, still reaches it within seconds with a 16 times larger budget. bench/echo/profile.ts,
- * 20 peers, 8 s idle between rounds, alternating runs, set here against `--interrupt-budget=67584`
- * on the command line (2 x 8 rounds each): set-up median 6.75 -> 6.0 CPU-ms per peer (worst round
- * 9.5 -> 8.0), streaming 6.36 -> 6.36 CPU-s/100k (bench/README, fourth pass). V8 reads the budget
- * whenever it resets a function's counter, so it takes effect at run time.
+ * Not set: `--interrupt-budget` at 16 x V8's default (1081344). It left the once-per-peer set-up
+ * path to the interpreter longer (profile tool, 20 peers: set-up median 6.75 -> 6.0 CPU-ms per peer)
+ * but made streaming at 5 peers dearer (2 x 8 rounds each: median about 8.9 -> 11.1 CPU-s/100k), and
+ * bench/echo at 5 peers showed the same; see bench/README, fourth pass.
  */
 import { setFlagsFromString } from 'node:v8';
 
 /** Old-generation limit = live size x (1 + this / 100) after each full GC. */
 export const HEAP_GROWING_PERCENT = 100;
-/** Bytecode budget between tiering checks: 16 x V8's default. */
-export const INTERRUPT_BUDGET = 16 * 67584;
 
 const TUNING: ReadonlyArray<readonly [flag: string, value: number]> = [
   ['--heap-growing-percent', HEAP_GROWING_PERCENT],
-  ['--interrupt-budget', INTERRUPT_BUDGET],
 ];
 
 let applied = false;
