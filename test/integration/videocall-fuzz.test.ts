@@ -17,7 +17,9 @@ import { PluginHandleClient, until } from './videocall-common.ts';
 const SEED = fuzzSeed();
 const CASES = Number(process.env.FUZZ_CASES ?? 150);
 const server = await startServer(transportConfig((c) => {
-  c.pluginConfigs['janus.plugin.textroom'] = { general: {}, 'room-1234': { description: 'Fuzz room' } };
+  // The secret (never among the fuzz values) keeps random destroy/edit/kick requests off room 1234,
+  // which the final check joins; rooms the fuzz creates itself have none and may be destroyed.
+  c.pluginConfigs['janus.plugin.textroom'] = { general: {}, 'room-1234': { description: 'Fuzz room', secret: 'not-a-fuzz-value' } };
 }), { logger: silentLogger() });
 const wsUrl = `ws://127.0.0.1:${server.ports.ws}`;
 const handles: PluginHandleClient[] = [];
